@@ -1,0 +1,101 @@
+import path from 'node:path';
+import Type, { type Static } from 'typebox';
+import { Value } from 'typebox/value';
+
+const Port = (fallback: number) => Type.Integer({ minimum: 0, maximum: 65535, default: fallback });
+const Url = Type.String({ pattern: '^https?://[^\\s]+$' });
+
+/** Every variable dabba reads, with its default: the one place the environment is described. */
+export const EnvSchema = Type.Object({
+  NODE_ENV: Type.Enum(['development', 'test', 'production'], { default: 'development' }),
+  PORT: Port(3000),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://[^\\s]+$' })),
+  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 500, default: 20 }),
+  EMBEDDED_PG_PORT: Port(54329),
+  DABBA_DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  NATS_URL: Type.Optional(Type.String({ pattern: '^nats://[^\\s]+$' })),
+  PAYMENTS_URL: Type.Optional(Url),
+  POS_URL: Type.Optional(Url),
+  ETA_URL: Type.Optional(Url),
+  NOTIFY_URL: Type.Optional(Url),
+  CATALOG_URL: Type.Optional(Url),
+  SIM_PORT: Port(3100),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  JWT_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 2_592_000, default: 86_400 }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Url),
+  SEED_DEMO: Type.Boolean({ default: true }),
+});
+export type Env = Static<typeof EnvSchema>;
+
+/** Used only outside production, where a missing secret must not stop a first `npm start`. */
+const DEVELOPMENT_SECRET = 'dabba-development-secret-not-for-production-use';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Schema messages such as "must match pattern ^https?://…" are rewritten to say what is expected. */
+function expectation(variable: string, message: string): string {
+  const schema = (EnvSchema.properties as Record<string, { enum?: string[]; pattern?: string }>)[variable];
+  if (schema?.enum) return `must be one of ${schema.enum.join(', ')}`;
+  if (schema?.pattern) return `must be a ${schema.pattern.slice(1).split(':')[0]?.replace('(ql)?', '').replace('s?', '(s)')}:// URL`;
+  return message;
+}
+
+function describe(variable: string, raw: unknown, message: string): string {
+  const shown = raw === undefined ? 'it is not set' : `got ${JSON.stringify(raw)}`;
+  return `Invalid configuration: ${variable} ${message} (${shown})`;
+}
+
+/** Parses the environment once; throws a ConfigError whose message names the wrong variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
+  const known = Object.keys(EnvSchema.properties);
+  const input: Record<string, unknown> = {};
+  for (const key of known) {
+    const value = source[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const env = Value.Convert(EnvSchema, Value.Default(EnvSchema, input)) as Record<string, unknown>;
+  const [first] = Value.Errors(EnvSchema, env);
+  if (first) {
+    const variable = first.instancePath.split('/')[1] ?? first.instancePath;
+    throw new ConfigError(describe(variable, input[variable], expectation(variable, first.message)));
+  }
+  const e = env as Env;
+  if (e.DATABASE_URL !== undefined && !URL.canParse(e.DATABASE_URL)) {
+    throw new ConfigError(describe('DATABASE_URL', e.DATABASE_URL, 'is not a valid URL'));
+  }
+  if (e.NODE_ENV === 'production' && e.JWT_SECRET === undefined) {
+    throw new ConfigError(
+      describe('JWT_SECRET', undefined, 'must be set (32+ characters) when NODE_ENV=production'),
+    );
+  }
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    database: {
+      url: e.DATABASE_URL,
+      poolMax: e.DATABASE_POOL_MAX,
+      embeddedPort: e.EMBEDDED_PG_PORT,
+    },
+    dataDir: path.resolve(e.DABBA_DATA_DIR),
+    natsUrl: e.NATS_URL,
+    partners: {
+      payments: e.PAYMENTS_URL,
+      pos: e.POS_URL,
+      eta: e.ETA_URL,
+      notify: e.NOTIFY_URL,
+      catalog: e.CATALOG_URL,
+    },
+    simPort: e.SIM_PORT,
+    jwt: { secret: e.JWT_SECRET ?? DEVELOPMENT_SECRET, ttlSeconds: e.JWT_TTL_SECONDS },
+    logLevel: e.LOG_LEVEL,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    seedDemo: e.SEED_DEMO && e.NODE_ENV !== 'production',
+  };
+}
+
+export type Config = ReturnType<typeof loadConfig>;

@@ -1,0 +1,39 @@
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Database } from './tables.ts';
+
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+/** Repository methods take either the shared handle or a transaction opened by a service. */
+export type Executor = Db | Tx;
+
+// Integers beyond 2^31 (bigint ids, count(*)) arrive as strings; counts here always fit a JS number.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export interface DatabaseOptions {
+  url: string;
+  max: number;
+  /** Called once per executed statement: query counters in tests, latency metrics in production. */
+  onQuery?: (durationMs: number, sql: string, failed: boolean) => void;
+}
+
+export function createDatabase(opts: DatabaseOptions) {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.max,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+    // A stuck statement must not hold a connection forever; request deadlines are shorter still.
+    statement_timeout: 15_000,
+    application_name: 'dabba',
+  });
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    log: opts.onQuery
+      ? (event) => opts.onQuery?.(event.queryDurationMillis, event.query.sql, event.level === 'error')
+      : undefined,
+  });
+  return { db, pool };
+}

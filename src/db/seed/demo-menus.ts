@@ -1,0 +1,80 @@
+/** Dishes per cuisine, [name, category, price in rupees]. Menus are drawn from these. */
+export const CUISINES: Record<string, readonly (readonly [string, string, number])[]> = {
+  'North Indian': [
+    ['Butter Chicken', 'Mains', 340], ['Dal Makhani', 'Mains', 240], ['Paneer Tikka', 'Starters', 280],
+    ['Chicken Tikka', 'Starters', 320], ['Rogan Josh', 'Mains', 380], ['Chole Bhature', 'Mains', 190],
+    ['Palak Paneer', 'Mains', 260], ['Garlic Naan', 'Breads', 70], ['Butter Roti', 'Breads', 40],
+    ['Jeera Rice', 'Rice', 150], ['Gulab Jamun', 'Desserts', 90], ['Lassi', 'Drinks', 110],
+    ['Malai Kofta', 'Mains', 270], ['Tandoori Chicken', 'Starters', 360], ['Kulfi', 'Desserts', 100],
+  ],
+  'South Indian': [
+    ['Masala Dosa', 'Dosa', 140], ['Rava Dosa', 'Dosa', 150], ['Idli Sambar', 'Tiffin', 90],
+    ['Medu Vada', 'Tiffin', 100], ['Uttapam', 'Dosa', 160], ['Pongal', 'Tiffin', 120],
+    ['Lemon Rice', 'Rice', 130], ['Curd Rice', 'Rice', 120], ['Filter Coffee', 'Drinks', 60],
+    ['Mysore Pak', 'Desserts', 80], ['Chettinad Chicken', 'Mains', 330], ['Appam with Stew', 'Mains', 220],
+  ],
+  'Biryani': [
+    ['Chicken Dum Biryani', 'Biryani', 320], ['Mutton Biryani', 'Biryani', 420], ['Veg Biryani', 'Biryani', 240],
+    ['Egg Biryani', 'Biryani', 260], ['Prawn Biryani', 'Biryani', 450], ['Mirchi ka Salan', 'Sides', 90],
+    ['Raita', 'Sides', 60], ['Chicken 65', 'Starters', 280], ['Double ka Meetha', 'Desserts', 120],
+    ['Haleem', 'Mains', 300], ['Phirni', 'Desserts', 110],
+  ],
+  'Street Food': [
+    ['Vada Pav', 'Snacks', 40], ['Pav Bhaji', 'Mains', 150], ['Pani Puri', 'Chaat', 70],
+    ['Sev Puri', 'Chaat', 80], ['Bhel Puri', 'Chaat', 70], ['Ragda Pattice', 'Chaat', 110],
+    ['Misal Pav', 'Mains', 130], ['Dabeli', 'Snacks', 50], ['Frankie', 'Rolls', 120],
+    ['Cutting Chai', 'Drinks', 25], ['Kulfi Falooda', 'Desserts', 140], ['Bombay Sandwich', 'Snacks', 90],
+  ],
+  'Coastal': [
+    ['Prawn Koliwada', 'Starters', 380], ['Bombil Fry', 'Starters', 320], ['Surmai Thali', 'Thali', 520],
+    ['Pomfret Fry', 'Mains', 560], ['Crab Masala', 'Mains', 640], ['Fish Curry Rice', 'Mains', 360],
+    ['Sol Kadhi', 'Drinks', 80], ['Neer Dosa', 'Breads', 90], ['Kombdi Vade', 'Mains', 340],
+    ['Prawn Gassi', 'Mains', 420], ['Bebinca', 'Desserts', 160],
+  ],
+  'Indo-Chinese': [
+    ['Veg Hakka Noodles', 'Noodles', 190], ['Chicken Schezwan Noodles', 'Noodles', 230],
+    ['Chilli Paneer', 'Starters', 240], ['Chicken Manchurian', 'Starters', 260], ['Veg Fried Rice', 'Rice', 180],
+    ['Triple Schezwan Rice', 'Rice', 280], ['Hot and Sour Soup', 'Soups', 140], ['Spring Rolls', 'Starters', 170],
+    ['Chilli Chicken', 'Starters', 280], ['Honey Chilli Potato', 'Starters', 200], ['Darsaan', 'Desserts', 150],
+  ],
+  'Italian': [
+    ['Margherita Pizza', 'Pizza', 350], ['Farmhouse Pizza', 'Pizza', 420], ['Penne Arrabbiata', 'Pasta', 330],
+    ['Spaghetti Aglio Olio', 'Pasta', 320], ['Chicken Alfredo', 'Pasta', 410], ['Garlic Bread', 'Sides', 150],
+    ['Bruschetta', 'Starters', 220], ['Lasagne', 'Mains', 450], ['Tiramisu', 'Desserts', 280],
+    ['Minestrone', 'Soups', 210], ['Risotto ai Funghi', 'Mains', 440], ['Panna Cotta', 'Desserts', 240],
+  ],
+  'Desserts': [
+    ['Chocolate Brownie', 'Bakes', 160], ['Red Velvet Pastry', 'Bakes', 150], ['Mango Cheesecake', 'Bakes', 240],
+    ['Rasmalai', 'Mithai', 140], ['Kaju Katli (250 g)', 'Mithai', 360], ['Shrikhand', 'Mithai', 120],
+    ['Belgian Waffle', 'Waffles', 210], ['Gelato Cup', 'Ice cream', 180], ['Modak (4 pcs)', 'Mithai', 160],
+    ['Cold Coffee', 'Drinks', 150],
+  ],
+};
+
+/** [name, cuisine, area]: the demo city's restaurants. */
+export const RESTAURANTS: readonly (readonly [string, string, string])[] = [
+  ['Bombay Tiffin House', 'South Indian', 'Dadar'],
+  ['Colaba Spice', 'North Indian', 'Colaba'],
+  ['Matunga Udupi', 'South Indian', 'Matunga'],
+  ['Bandra Biryani Co.', 'Biryani', 'Bandra West'],
+  ['Juhu Chaat Junction', 'Street Food', 'Juhu'],
+  ['Worli Fish Kitchen', 'Coastal', 'Worli'],
+  ['Parel Punjabi Dhaba', 'North Indian', 'Parel'],
+  ['Lower Parel Pasta Bar', 'Italian', 'Lower Parel'],
+  ['Sion Schezwan Express', 'Indo-Chinese', 'Sion'],
+  ['Girgaon Khau Galli', 'Street Food', 'Girgaon'],
+  ['Mahim Malvani', 'Coastal', 'Mahim'],
+  ['Kurla Kebab & Biryani', 'Biryani', 'Kurla'],
+  ['Andheri Dessert Lab', 'Desserts', 'Andheri East'],
+  ['Chembur Chinese Corner', 'Indo-Chinese', 'Chembur'],
+  ['Byculla Bakehouse', 'Desserts', 'Byculla'],
+  ['Santacruz Slice', 'Italian', 'Santacruz'],
+  ['Ghatkopar Ghar ka Khana', 'North Indian', 'Ghatkopar'],
+  ['Powai Dosa Factory', 'South Indian', 'Powai'],
+  ['Marine Drive Mithai', 'Desserts', 'Marine Lines'],
+  ['Fort Frankie Stop', 'Street Food', 'Fort'],
+  ['Vile Parle Vada Pav', 'Street Food', 'Vile Parle'],
+  ['Wadala Wok', 'Indo-Chinese', 'Wadala'],
+  ['Tardeo Tandoor', 'North Indian', 'Tardeo'],
+  ['Mumbai Central Biryani House', 'Biryani', 'Mumbai Central'],
+];

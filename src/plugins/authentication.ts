@@ -1,0 +1,32 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Role } from '../db/tables.ts';
+import { forbidden, unauthorized } from '../errors.ts';
+import type { Principal, TokenService } from '../services/token.service.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** A preHandler that admits a valid bearer token of one of the roles (any role when none given). */
+    requireRole(...roles: Role[]): (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  }
+  interface FastifyRequest {
+    user: Principal;
+  }
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
+
+async function authentication(app: FastifyInstance, opts: { tokens: TokenService }) {
+  app.decorateRequest('user', null as unknown as Principal);
+  app.decorate('requireRole', (...roles: Role[]) => async (req: FastifyRequest) => {
+    const token = BEARER.exec(req.headers.authorization ?? '')?.[1];
+    const principal = token ? opts.tokens.verify(token) : undefined;
+    if (!principal) throw unauthorized();
+    if (roles.length > 0 && !roles.includes(principal.role)) {
+      throw forbidden(`This action is for ${roles.join(' or ')} accounts.`);
+    }
+    req.user = principal;
+  });
+}
+
+export default fp(authentication, { name: 'authentication' });

@@ -1,0 +1,15 @@
+import type { App } from '../../app.ts';
+import { Login, Me, Register } from './schema.ts';
+
+export default async function authRoutes(app: App) {
+  app.post('/v1/auth/register', { schema: Register }, async (req, reply) => {
+    const session = await app.services.auth.register(req.body);
+    return reply.code(201).send(session);
+  });
+
+  app.post('/v1/auth/login', { schema: Login }, async (req) => app.services.auth.login(req.body));
+
+  app.get('/v1/auth/me', { schema: Me, preHandler: app.requireRole() }, async (req) => {
+    return app.services.auth.me(req.user);
+  });
+}

@@ -1,0 +1,56 @@
+import Type, { type Static } from 'typebox';
+import { Timestamp, Uuid, problems } from '../shared.schema.ts';
+
+const Email = Type.String({ format: 'email', maxLength: 254 });
+const Role = Type.Union([Type.Literal('customer'), Type.Literal('restaurant'), Type.Literal('courier'), Type.Literal('admin')]);
+
+export const User = Type.Object({
+  id: Uuid,
+  email: Type.String(),
+  name: Type.String(),
+  role: Role,
+});
+
+const Session = Type.Object({
+  token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer({ description: 'seconds until the token expires' }),
+  user: User,
+});
+
+export const RegisterBody = Type.Object(
+  {
+    email: Email,
+    password: Type.String({ minLength: 10, maxLength: 200 }),
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+  },
+  { additionalProperties: false },
+);
+export type RegisterBody = Static<typeof RegisterBody>;
+
+export const LoginBody = Type.Object(
+  { email: Email, password: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+);
+export type LoginBody = Static<typeof LoginBody>;
+
+export const Register = {
+  tags: ['auth'],
+  summary: 'Create a customer account',
+  body: RegisterBody,
+  response: { 201: Session, ...problems(400, 409, 413, 415) },
+};
+
+export const Login = {
+  tags: ['auth'],
+  summary: 'Exchange email and password for a bearer token',
+  body: LoginBody,
+  response: { 200: Session, ...problems(400, 401, 413, 415) },
+};
+
+export const Me = {
+  tags: ['auth'],
+  summary: 'The signed-in account',
+  security: [{ bearer: [] }],
+  response: { 200: Type.Intersect([User, Type.Object({ created_at: Timestamp })]), ...problems(401) },
+};

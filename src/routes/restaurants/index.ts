@@ -1,0 +1,21 @@
+import type { App } from '../../app.ts';
+import { GetMenu, GetRestaurant, ListNearby, PatchMenuItem, PatchRestaurant } from './schema.ts';
+
+export default async function restaurantRoutes(app: App) {
+  const restaurants = app.services.restaurants;
+  const owners = app.requireRole('restaurant', 'admin');
+
+  app.get('/v1/restaurants', { schema: ListNearby }, async (req) => restaurants.nearby(req.query));
+
+  app.get('/v1/restaurants/:id', { schema: GetRestaurant }, async (req) => restaurants.get(req.params.id));
+
+  app.get('/v1/restaurants/:id/menu', { schema: GetMenu }, async (req) => restaurants.menu(req.params.id));
+
+  app.patch('/v1/restaurants/:id', { schema: PatchRestaurant, preHandler: owners }, async (req) =>
+    restaurants.setOpen(req.user, req.params.id, req.body.is_open),
+  );
+
+  app.patch('/v1/restaurants/:id/menu/:itemId', { schema: PatchMenuItem, preHandler: owners }, async (req) =>
+    restaurants.updateMenuItem(req.user, req.params.id, req.params.itemId, req.body),
+  );
+}

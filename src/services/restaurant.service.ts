@@ -1,0 +1,67 @@
+import type { RestaurantRepository } from '../db/repositories/restaurant.repository.ts';
+import { notFound } from '../errors.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+import type { Principal } from './token.service.ts';
+
+export interface NearbyInput {
+  lat: number;
+  lng: number;
+  radius_km: number;
+  limit: number;
+  cursor?: string;
+}
+
+export class RestaurantService {
+  readonly #restaurants: RestaurantRepository;
+
+  constructor(restaurants: RestaurantRepository) {
+    this.#restaurants = restaurants;
+  }
+
+  async nearby(q: NearbyInput) {
+    const after = q.cursor ? decodeCursor(q.cursor, ['number', 'string'] as const) : undefined;
+    const rows = await this.#restaurants.findNearby({
+      center: { lat: q.lat, lng: q.lng },
+      radiusKm: q.radius_km,
+      limit: q.limit + 1,
+      after: after && { distanceKm: after[0], id: after[1] },
+    });
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map(present),
+      next_cursor: rows.length > q.limit && last ? encodeCursor([last.distance_km, last.id]) : null,
+    };
+  }
+
+  async get(id: string) {
+    const restaurant = await this.#restaurants.findById(id);
+    if (!restaurant) throw notFound('Restaurant');
+    return present(restaurant);
+  }
+
+  async menu(id: string) {
+    const [restaurant, items] = await Promise.all([this.#restaurants.findById(id), this.#restaurants.menu(id)]);
+    if (!restaurant) throw notFound('Restaurant');
+    return { restaurant_id: id, is_open: restaurant.is_open, items };
+  }
+
+  /** Owners change only their own restaurants; for anyone else the restaurant does not exist. */
+  async setOpen(who: Principal, id: string, isOpen: boolean) {
+    const updated = await this.#restaurants.setOpen(id, isOpen, ownerFilter(who));
+    if (!updated) throw notFound('Restaurant');
+    return present(updated);
+  }
+
+  async updateMenuItem(who: Principal, restaurantId: string, itemId: string, patch: { price_cents?: number; is_available?: boolean }) {
+    const updated = await this.#restaurants.updateMenuItem(restaurantId, itemId, patch, ownerFilter(who));
+    if (!updated) throw notFound('Menu item');
+    return updated;
+  }
+}
+
+const ownerFilter = (who: Principal) => (who.role === 'admin' ? undefined : who.id);
+
+function present<T extends { rating: string | null }>(r: T) {
+  return { ...r, rating: r.rating === null ? null : Number(r.rating) };
+}
