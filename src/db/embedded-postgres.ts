@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 
@@ -64,6 +64,9 @@ async function loadEmbeddedPostgres() {
 export async function startEmbeddedPostgres(opts: Options): Promise<EmbeddedDatabase> {
   const databaseDir = path.join(opts.dataDir, 'pg');
   await mkdir(opts.dataDir, { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  // Under root the cluster runs as `postgres`, which must be able to enter the data directory.
+  if (asRoot) await chmod(opts.dataDir, 0o711);
   const log = opts.log ?? (() => {});
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
@@ -73,7 +76,7 @@ export async function startEmbeddedPostgres(opts: Options): Promise<EmbeddedData
     password: PASSWORD,
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     initdbFlags: ['--encoding=UTF8', '--no-sync'],
     postgresFlags: [
       '-c', 'listen_addresses=127.0.0.1',

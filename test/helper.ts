@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { after } from 'node:test';
+import pg from 'pg';
+import { type App, type BuildOptions, build } from '../src/app.ts';
+import { type Config, loadConfig } from '../src/config.ts';
+import type { Role } from '../src/db/tables.ts';
+import { offset } from '../src/domain/geo.ts';
+import { hashPassword } from '../src/services/password-hasher.ts';
+
+const serverUrl = process.env.DABBA_TEST_SERVER_URL;
+const template = process.env.DABBA_TEST_TEMPLATE;
+if (!serverUrl || !template) throw new Error('integration tests run through `npm test` (test/run.ts), which provides the database');
+
+export const TEST_PASSWORD = 'correct horse battery';
+const passwordHash = await hashPassword(TEST_PASSWORD);
+export const CENTER = { lat: 19.076, lng: 72.8777 };
+
+export function databaseUrl(name: string) {
+  const u = new URL(serverUrl!);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function adminQuery(statement: string) {
+  const client = new pg.Client({ connectionString: databaseUrl('postgres') });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh database, migrated unless asked otherwise (cloned from the run's template). */
+export async function createTestDatabase(opts: { migrated?: boolean } = {}) {
+  const name = `dabba_test_${randomUUID().replaceAll('-', '')}`;
+  await adminQuery(opts.migrated === false ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${template}`);
+  return { url: databaseUrl(name), drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+export function testConfig(url: string, env: Record<string, string> = {}): Config {
+  return loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, LOG_LEVEL: 'silent', SEED_DEMO: 'false', ...env });
+}
+
+export interface TestContext {
+  app: App;
+  url: string;
+  sql: pg.Pool;
+}
+
+/** The real app on a fresh database; closed with the test file. */
+export async function setup(opts: BuildOptions & { env?: Record<string, string> } = {}): Promise<TestContext> {
+  const { url, drop } = await createTestDatabase();
+  const app = await build(testConfig(url, opts.env), opts);
+  await app.ready();
+  const sql = new pg.Pool({ connectionString: url, max: 4 });
+  sql.on('error', () => {});
+  after(async () => {
+    await app.close();
+    await sql.end();
+    await drop();
+  });
+  return { app, url, sql };
+}
+
+export interface Actor {
+  id: string;
+  role: Role;
+  email: string;
+  token: string;
+  auth: { authorization: string };
+}
+
+export async function createUser(ctx: TestContext, role: Role, name = role): Promise<Actor> {
+  const email = `${name}-${randomUUID().slice(0, 8)}@dabba.test`;
+  const { rows } = await ctx.sql.query<{ id: string }>(
+    'INSERT INTO users (email, name, role, password_hash) VALUES ($1, $2, $3, $4) RETURNING id',
+    [email, name, role, passwordHash],
+  );
+  const id = rows[0]!.id;
+  if (role === 'courier') {
+    await ctx.sql.query(`INSERT INTO couriers (user_id, vehicle, lat, lng) VALUES ($1, 'scooter', $2, $3)`, [id, CENTER.lat, CENTER.lng]);
+  }
+  const token = ctx.app.services.tokens.issue({ id, role });
+  return { id, role, email, token, auth: { authorization: `Bearer ${token}` } };
+}
+
+export interface TestRestaurant {
+  id: string;
+  ownerId: string;
+  items: { id: string; price_cents: number; name: string }[];
+}
+
+export async function createRestaurant(
+  ctx: TestContext,
+  owner: Actor,
+  opts: { at?: { lat: number; lng: number }; isOpen?: boolean; radiusKm?: number; items?: number; name?: string } = {},
+): Promise<TestRestaurant> {
+  const at = opts.at ?? offset(CENTER, 45, 1);
+  const { rows } = await ctx.sql.query<{ id: string }>(
+    `INSERT INTO restaurants (owner_id, name, cuisine, address, lat, lng, delivery_radius_km, prep_minutes, is_open)
+     VALUES ($1, $2, 'Street Food', '1 Test Road, Mumbai', $3, $4, $5, 15, $6) RETURNING id`,
+    [owner.id, opts.name ?? `Test Kitchen ${randomUUID().slice(0, 6)}`, at.lat, at.lng, opts.radiusKm ?? 8, opts.isOpen ?? true],
+  );
+  const id = rows[0]!.id;
+  const items = [];
+  for (let i = 0; i < (opts.items ?? 3); i++) {
+    const { rows: item } = await ctx.sql.query<{ id: string; price_cents: number; name: string }>(
+      `INSERT INTO menu_items (restaurant_id, name, category, price_cents, position)
+       VALUES ($1, $2, 'Mains', $3, $4) RETURNING id, price_cents, name`,
+      [id, `Dish ${i + 1}`, 10_000 + i * 2_500, i],
+    );
+    items.push(item[0]!);
+  }
+  return { id, ownerId: owner.id, items };
+}
+
+export function orderBody(r: TestRestaurant, overrides: Record<string, unknown> = {}) {
+  return {
+    restaurant_id: r.id,
+    items: [{ menu_item_id: r.items[0]!.id, quantity: 2 }],
+    delivery: { ...offset(CENTER, 90, 1), address: '12 Marine Drive, Mumbai' },
+    ...overrides,
+  };
+}
+
+export async function placeOrder(ctx: TestContext, customer: Actor, r: TestRestaurant, key = randomUUID()) {
+  const res = await ctx.app.inject({
+    method: 'POST',
+    url: '/v1/orders',
+    headers: { ...customer.auth, 'idempotency-key': key },
+    payload: orderBody(r),
+  });
+  if (res.statusCode !== 201) throw new Error(`placing an order failed: ${res.statusCode} ${res.body}`);
+  return res.json() as { id: string; status: string; version: number; total_cents: number };
+}
+
+/** A digest of every table's rows: equal before and after means a request changed nothing. */
+export async function databaseDigest(sql: pg.Pool) {
+  const tables = ['users', 'couriers', 'restaurants', 'menu_items', 'orders', 'order_items', 'order_events'];
+  const parts = await Promise.all(
+    tables.map(async (t) => {
+      const { rows } = await sql.query<{ d: string | null }>(`SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) AS d FROM ${t} t`);
+      return `${t}:${rows[0]!.d}`;
+    }),
+  );
+  return parts.join(',');
+}

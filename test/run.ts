@@ -1,0 +1,83 @@
+/**
+ * `npm test`: one PostgreSQL for the whole run (DATABASE_URL's server, or an embedded one in a
+ * temporary directory), a migrated template database, then node's test runner. Each test file clones
+ * its own database from the template, so files run in parallel without seeing each other's rows.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { glob } from 'node:fs/promises';
+import pg from 'pg';
+import { createDatabase } from '../src/db/database.ts';
+import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+
+const TEMPLATE = `dabba_test_template_${process.pid}`;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function withDatabase(url: string, name: string) {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function admin(url: string, statement: string) {
+  const client = new pg.Client({ connectionString: withDatabase(url, 'postgres') });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+const given = process.env.DATABASE_URL;
+let embeddedDir: string | undefined;
+let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
+let serverUrl = given;
+if (!serverUrl) {
+  embeddedDir = await mkdtemp(path.join(tmpdir(), 'dabba-test-pg-'));
+  embedded = await startEmbeddedPostgres({ dataDir: embeddedDir, port: await freePort() });
+  serverUrl = embedded.url;
+}
+process.stdout.write(`test database server: ${given ? 'DATABASE_URL' : 'embedded PostgreSQL 18'}\n`);
+
+let code = 1;
+try {
+  await admin(serverUrl, `DROP DATABASE IF EXISTS ${TEMPLATE}`);
+  await admin(serverUrl, `CREATE DATABASE ${TEMPLATE}`);
+  const { db } = createDatabase({ url: withDatabase(serverUrl, TEMPLATE), max: 1 });
+  await migrateToLatest(db);
+  await db.destroy();
+
+  const patterns = process.argv.slice(2);
+  const files: string[] = [];
+  for await (const f of glob(patterns.length ? patterns : ['src/**/*.test.ts', 'sim/**/*.test.ts', 'test/**/*.test.ts'])) {
+    files.push(f);
+  }
+  files.sort();
+  const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      DABBA_TEST_SERVER_URL: serverUrl,
+      DABBA_TEST_TEMPLATE: TEMPLATE,
+      DABBA_TEST_MODE: given ? 'external' : 'embedded',
+    },
+  });
+  code = await new Promise<number>((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+} finally {
+  await admin(serverUrl, `DROP DATABASE IF EXISTS ${TEMPLATE}`).catch(() => {});
+  await embedded?.close();
+  if (embeddedDir) await rm(embeddedDir, { recursive: true, force: true });
+}
+process.exit(code);
