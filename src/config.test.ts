@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from './config.ts';
+
+describe('config', () => {
+  it('runs on defaults alone', () => {
+    const c = loadConfig({});
+    assert.equal(c.port, 3000);
+    assert.equal(c.database.url, undefined);
+    assert.equal(c.logLevel, 'info');
+    assert.ok(c.seedDemo);
+    assert.ok(c.dataDir.endsWith('/data'));
+  });
+
+  const wrong: [Record<string, string>, string][] = [
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'nonsense' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'postgres://[bad' }, 'DATABASE_URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ PAYMENTS_URL: 'ftp://x' }, 'PAYMENTS_URL'],
+    [{ NATS_URL: 'http://x' }, 'NATS_URL'],
+    [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
+  ];
+  for (const [env, variable] of wrong) {
+    it(`refuses ${JSON.stringify(env)} with one line naming ${variable}`, () => {
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) =>
+          err instanceof ConfigError && err.message.includes(variable) && !err.message.includes('\n'),
+      );
+    });
+  }
+
+  it('refuses production without a JWT secret, and skips the demo seed in production', () => {
+    assert.throws(() => loadConfig({ NODE_ENV: 'production' }), /JWT_SECRET/);
+    const c = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) });
+    assert.equal(c.seedDemo, false);
+    assert.equal(c.jwt.secret, 'x'.repeat(40));
+  });
+
+  it('reads typed values from strings', () => {
+    const c = loadConfig({ PORT: '8080', DATABASE_POOL_MAX: '7', SEED_DEMO: 'false', DATABASE_URL: 'postgres://u@h:5432/d' });
+    assert.equal(c.port, 8080);
+    assert.equal(c.database.poolMax, 7);
+    assert.equal(c.seedDemo, false);
+    assert.equal(c.database.url, 'postgres://u@h:5432/d');
+  });
+});
