@@ -45,9 +45,9 @@ async function waitReady(base: string, proc: { output(): string; child: ChildPro
 }
 
 describe('dabba command line', () => {
-  for (const [variable, value] of [['PORT', 'abc'], ['DATABASE_URL', 'nonsense'], ['EMBEDDED_PG_PORT', '-1']]) {
+  for (const [variable, value] of [['PORT', 'abc'], ['DATABASE_URL', 'nonsense'], ['EMBEDDED_PG_PORT', '-1']] as const) {
     it(`stops at start-up with one clear line when ${variable}=${value}`, async () => {
-      const proc = run(['up'], { [variable]: value! });
+      const proc = run(['up'], { [variable]: value });
       const [code] = await proc.exited;
       assert.equal(code, 1);
       const lines = proc.output().trim().split('\n');

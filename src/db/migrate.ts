@@ -13,7 +13,7 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
  * run, so API nodes starting together apply each migration exactly once.
  * @see https://kysely.dev/docs/migrations
  */
-export async function migrateToLatest(db: Kysely<any>) {
+export async function migrateToLatest<T>(db: Kysely<T>) {
   const migrator = new Migrator({ db, provider });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

@@ -1,4 +1,4 @@
-import { type Expression, type SqlBool, sql } from 'kysely';
+import { sql } from 'kysely';
 import { boundingBox, type Point } from '../../domain/geo.ts';
 import type { Executor } from '../database.ts';
 
@@ -109,20 +109,18 @@ export class RestaurantRepository {
     patch: { price_cents?: number; is_available?: boolean },
     ownerId: string | undefined,
   ) {
-    const owned: (eb: any) => Expression<SqlBool> = (eb) =>
-      eb.exists(
-        eb
-          .selectFrom('restaurants')
-          .select('id')
-          .where('id', '=', restaurantId)
-          .where('owner_id', '=', ownerId!),
-      );
     return this.db
       .updateTable('menu_items')
       .set({ ...patch, updated_at: sql`now()` })
       .where('id', '=', itemId)
       .where('restaurant_id', '=', restaurantId)
-      .$if(ownerId !== undefined, (qb) => qb.where(owned))
+      .$if(ownerId !== undefined, (qb) =>
+        qb.where((eb) =>
+          eb.exists(
+            eb.selectFrom('restaurants').select('id').where('id', '=', restaurantId).where('owner_id', '=', ownerId!),
+          ),
+        ),
+      )
       .returning(['id', 'name', 'description', 'category', 'price_cents', 'is_available'])
       .executeTakeFirst();
   }
