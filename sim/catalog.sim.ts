@@ -13,7 +13,18 @@ interface Menu {
 }
 
 const ADJECTIVES = ['Smoky', 'Spicy', 'Butter', 'Crispy', 'Garlic', 'Tandoori', 'Masala', 'Green', 'Golden', 'Classic'];
-const DISHES = ['Paneer Tikka', 'Dal Makhani', 'Biryani', 'Dosa', 'Momos', 'Naan', 'Chole', 'Pav Bhaji', 'Noodles', 'Kulfi'];
+const DISHES = [
+  'Paneer Tikka',
+  'Dal Makhani',
+  'Biryani',
+  'Dosa',
+  'Momos',
+  'Naan',
+  'Chole',
+  'Pav Bhaji',
+  'Noodles',
+  'Kulfi',
+];
 export const GENERATED_ITEMS = 10;
 
 /** FNV-1a: stable across processes, so a restaurant's generated menu never changes between runs. */
@@ -71,7 +82,9 @@ function parseMenu(raw: unknown): { ok: true; menu: Menu } | { ok: false; errors
     parsed.push({ id: String(id), name: String(name), price_cents: Number(price_cents) });
   }
   if (body['drift'] !== undefined && typeof body['drift'] !== 'boolean') errors['drift'] = 'must be a boolean';
-  return hasErrors(errors) ? { ok: false, errors } : { ok: true, menu: { items: parsed, drift: body['drift'] !== false } };
+  return hasErrors(errors)
+    ? { ok: false, errors }
+    : { ok: true, menu: { items: parsed, drift: body['drift'] !== false } };
 }
 
 export class CatalogSim implements PartnerSim {
@@ -85,7 +98,8 @@ export class CatalogSim implements PartnerSim {
 
   handle(req: SimRequest): Reply {
     const [version, collection, restaurantId, resource, extra] = req.segments;
-    if (req.method !== 'GET' || version !== 'v1' || collection !== 'restaurants' || resource !== 'menu') return notFound();
+    if (req.method !== 'GET' || version !== 'v1' || collection !== 'restaurants' || resource !== 'menu')
+      return notFound();
     if (restaurantId === undefined || extra !== undefined) return notFound();
     const minute = Math.floor(this.#now() / 60_000);
     const menu = this.#menus.get(restaurantId) ?? { items: generatedMenu(restaurantId), drift: true };

@@ -12,7 +12,9 @@ const SPEED_KMH = 20;
 const rad = (deg: number) => (deg * Math.PI) / 180;
 
 export function haversineKm(a: Point, b: Point): number {
-  const h = Math.sin(rad(b.lat - a.lat) / 2) ** 2 + Math.cos(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.sin(rad(b.lng - a.lng) / 2) ** 2;
+  const h =
+    Math.sin(rad(b.lat - a.lat) / 2) ** 2 +
+    Math.cos(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.sin(rad(b.lng - a.lng) / 2) ** 2;
   return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
@@ -25,8 +27,10 @@ export function predictMinutes(origin: Point, destination: Point, prepMinutes: n
 function point(value: unknown, field: string, errors: FieldErrors): Point {
   const lat = isObject(value) ? value['lat'] : undefined;
   const lng = isObject(value) ? value['lng'] : undefined;
-  if (typeof lat !== 'number' || !(lat >= -90 && lat <= 90)) errors[`${field}.lat`] = 'must be a number between -90 and 90';
-  if (typeof lng !== 'number' || !(lng >= -180 && lng <= 180)) errors[`${field}.lng`] = 'must be a number between -180 and 180';
+  if (typeof lat !== 'number' || !(lat >= -90 && lat <= 90))
+    errors[`${field}.lat`] = 'must be a number between -90 and 90';
+  if (typeof lng !== 'number' || !(lng >= -180 && lng <= 180))
+    errors[`${field}.lng`] = 'must be a number between -180 and 180';
   return { lat: Number(lat), lng: Number(lng) };
 }
 
@@ -39,7 +43,8 @@ export class EtaSim implements PartnerSim {
     const origin = point(body['origin'], 'origin', errors);
     const destination = point(body['destination'], 'destination', errors);
     const prep = body['prep_minutes'] ?? 0;
-    if (typeof prep !== 'number' || !(prep >= 0 && prep <= 24 * 60)) errors['prep_minutes'] = 'must be a number between 0 and 1440';
+    if (typeof prep !== 'number' || !(prep >= 0 && prep <= 24 * 60))
+      errors['prep_minutes'] = 'must be a number between 0 and 1440';
     if (hasErrors(errors)) return invalid(errors);
     return reply(200, { minutes: predictMinutes(origin, destination, prep as number), model: 'sim-v1' });
   }

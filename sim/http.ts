@@ -27,9 +27,9 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export const reply = (status: number, body: unknown): Reply => ({ status, body });
 export const notFound = (): Reply => reply(404, { error: 'not found' });
 
-export type BodyResult = { ok: true; body: unknown } | { ok: false; status: number; error: string } | { ok: false; status: 0 };
+/** status 0 means the client went away mid-body: there is nobody left to answer. */
+export type BodyResult = { ok: true; body: unknown } | { ok: false; status: number; error: string };
 
-/** Resolves with status 0 when the client went away mid-body: there is nobody left to answer. */
 export function readJsonBody(req: IncomingMessage): Promise<BodyResult> {
   if (req.method === 'GET' || req.method === 'HEAD' || req.headers['content-length'] === '0') {
     return Promise.resolve({ ok: true, body: undefined });
@@ -59,8 +59,8 @@ export function readJsonBody(req: IncomingMessage): Promise<BodyResult> {
         settle({ ok: false, status: 400, error: 'body is not valid JSON' });
       }
     });
-    req.once('error', () => settle({ ok: false, status: 0 }));
-    req.once('close', () => settle({ ok: false, status: 0 }));
+    req.once('error', () => settle({ ok: false, status: 0, error: 'aborted' }));
+    req.once('close', () => settle({ ok: false, status: 0, error: 'aborted' }));
   });
 }
 

@@ -6,7 +6,10 @@ interface Stored<T> {
   note: T;
 }
 
-export type Lookup<T> = { kind: 'new' } | { kind: 'replay'; reply: Reply; note: T } | { kind: 'conflict'; reply: Reply };
+export type Lookup<T> =
+  | { kind: 'new' }
+  | { kind: 'replay'; reply: Reply; note: T }
+  | { kind: 'conflict'; reply: Reply };
 
 /**
  * First result per idempotency key, replayed verbatim. Like real gateways, a key reused for a different

@@ -22,14 +22,16 @@ export class NotifySim implements PartnerSim {
 
   handle(req: SimRequest): Reply {
     const [version, collection, extra] = req.segments;
-    if (req.method !== 'POST' || version !== 'v1' || collection !== 'messages' || extra !== undefined) return notFound();
+    if (req.method !== 'POST' || version !== 'v1' || collection !== 'messages' || extra !== undefined)
+      return notFound();
     const errors: FieldErrors = {};
     const body = objectBody(req.body, errors);
     const to = str(body, 'to', errors);
     const template = str(body, 'template', errors);
     const key = str(body, 'idempotency_key', errors);
     const channel = body['channel'];
-    if (typeof channel !== 'string' || !CHANNELS.includes(channel)) errors['channel'] = `must be one of ${CHANNELS.join(', ')}`;
+    if (typeof channel !== 'string' || !CHANNELS.includes(channel))
+      errors['channel'] = `must be one of ${CHANNELS.join(', ')}`;
     const data = body['data'] ?? null;
     if (data !== null && !isObject(data)) errors['data'] = 'must be an object';
     if (hasErrors(errors)) return invalid(errors);

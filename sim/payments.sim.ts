@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { type FieldErrors, hasErrors, invalid, isObject, objectBody, optionalInt, str, int } from './fields.ts';
+import { type FieldErrors, hasErrors, int, invalid, isObject, objectBody, optionalInt, str } from './fields.ts';
 import { type PartnerSim, type Reply, type SimRequest, notFound, reply } from './http.ts';
 import { IdempotencyStore } from './idempotency.ts';
+import { type Authorization, type ChangeKind, type ChangeOutcome, applyChange } from './payments-auth.ts';
 
 /** Above this the sim declines, so tests can provoke a decline without any setup. */
 export const DECLINE_ABOVE_CENTS = 500_000;
 
-type Kind = 'authorize' | 'capture' | 'void' | 'refund';
-type Outcome = 'authorized' | 'declined' | 'captured' | 'voided' | 'refunded' | 'rejected';
+type Kind = 'authorize' | ChangeKind;
+type Outcome = 'authorized' | 'declined' | ChangeOutcome;
 
 export interface LedgerEntry {
   seq: number;
@@ -23,19 +24,6 @@ export interface LedgerEntry {
 }
 
 type Operation = Pick<LedgerEntry, 'kind' | 'order_id' | 'authorization_id' | 'amount_cents' | 'outcome'>;
-
-interface Authorization {
-  id: string;
-  order_id: string;
-  amount_cents: number;
-  currency: string;
-  status: 'authorized' | 'captured' | 'voided';
-  captured_cents: number;
-  refunded_cents: number;
-}
-
-const rejected = (reason: string, auth: Authorization): Reply =>
-  reply(409, { status: 'rejected', reason, authorization_id: auth.id, authorization_status: auth.status });
 
 /**
  * Replays are written to the ledger with replay: true (never silently dropped), so a test can see that
@@ -66,7 +54,8 @@ export class PaymentsSim implements PartnerSim {
     }
     if (resource !== 'declines' || orderId === undefined || extra !== undefined) return undefined;
     if (req.method === 'PUT') {
-      const reason = isObject(req.body) && typeof req.body['reason'] === 'string' ? req.body['reason'] : 'card_declined';
+      const reason =
+        isObject(req.body) && typeof req.body['reason'] === 'string' ? req.body['reason'] : 'card_declined';
       this.#declines.set(orderId, reason);
       return reply(200, { order_id: orderId, decline: true, reason });
     }
@@ -100,7 +89,10 @@ export class PaymentsSim implements PartnerSim {
       const declineReason =
         this.#declines.get(orderId) ?? (amount > DECLINE_ABOVE_CENTS ? 'amount_limit_exceeded' : undefined);
       if (declineReason !== undefined) {
-        return [reply(402, { status: 'declined', reason: declineReason }), { ...op, authorization_id: null, outcome: 'declined' }];
+        return [
+          reply(402, { status: 'declined', reason: declineReason }),
+          { ...op, authorization_id: null, outcome: 'declined' },
+        ];
       }
       const auth: Authorization = {
         id: `auth_${randomUUID()}`,
@@ -112,12 +104,18 @@ export class PaymentsSim implements PartnerSim {
         refunded_cents: 0,
       };
       this.#auths.set(auth.id, auth);
-      const body = { authorization_id: auth.id, status: 'authorized', order_id: orderId, amount_cents: amount, currency: currencyCode };
+      const body = {
+        authorization_id: auth.id,
+        status: 'authorized',
+        order_id: orderId,
+        amount_cents: amount,
+        currency: currencyCode,
+      };
       return [reply(201, body), { ...op, authorization_id: auth.id, outcome: 'authorized' }];
     });
   }
 
-  #change(kind: 'capture' | 'void' | 'refund', id: string, raw: unknown): Reply {
+  #change(kind: ChangeKind, id: string, raw: unknown): Reply {
     const errors: FieldErrors = {};
     const body = objectBody(raw, errors);
     const key = str(body, 'idempotency_key', errors);
@@ -127,37 +125,19 @@ export class PaymentsSim implements PartnerSim {
     return this.#once(key, `${kind}|${id}|${requested ?? ''}`, () => {
       const auth = this.#auths.get(id);
       if (auth === undefined) {
-        const op = { kind, order_id: null, authorization_id: id, amount_cents: requested ?? 0, outcome: 'rejected' } as const;
+        const op = {
+          kind,
+          order_id: null,
+          authorization_id: id,
+          amount_cents: requested ?? 0,
+          outcome: 'rejected',
+        } as const;
         return [reply(404, { error: 'authorization not found', authorization_id: id }), op];
       }
-      const [result, amount, outcome] = this.#apply(kind, auth, requested);
-      return [result, { kind, order_id: auth.order_id, authorization_id: id, amount_cents: amount, outcome }];
+      const change = applyChange(kind, auth, requested);
+      const { amount_cents, outcome } = change;
+      return [change.reply, { kind, order_id: auth.order_id, authorization_id: id, amount_cents, outcome }];
     });
-  }
-
-  /** The state machine: authorized → captured → (partially) refunded, or authorized → voided. */
-  #apply(kind: 'capture' | 'void' | 'refund', auth: Authorization, requested: number | undefined): [Reply, number, Outcome] {
-    const base = { authorization_id: auth.id, order_id: auth.order_id, currency: auth.currency };
-    if (kind === 'capture') {
-      const amount = requested ?? auth.amount_cents;
-      if (auth.status !== 'authorized') return [rejected(`already_${auth.status}`, auth), amount, 'rejected'];
-      if (amount > auth.amount_cents) return [rejected('amount_exceeds_authorization', auth), amount, 'rejected'];
-      auth.status = 'captured';
-      auth.captured_cents = amount;
-      return [reply(200, { ...base, status: 'captured', amount_cents: amount }), amount, 'captured'];
-    }
-    if (kind === 'void') {
-      if (auth.status !== 'authorized') return [rejected(`already_${auth.status}`, auth), auth.amount_cents, 'rejected'];
-      auth.status = 'voided';
-      return [reply(200, { ...base, status: 'voided', amount_cents: auth.amount_cents }), auth.amount_cents, 'voided'];
-    }
-    const remaining = auth.captured_cents - auth.refunded_cents;
-    const amount = requested ?? remaining;
-    if (auth.status !== 'captured') return [rejected('not_captured', auth), amount, 'rejected'];
-    if (amount === 0 || amount > remaining) return [rejected('exceeds_captured_amount', auth), amount, 'rejected'];
-    auth.refunded_cents += amount;
-    const refund = { ...base, refund_id: `rf_${randomUUID()}`, status: 'refunded', amount_cents: amount, refunded_total_cents: auth.refunded_cents };
-    return [reply(200, refund), amount, 'refunded'];
   }
 
   #once(key: string, fingerprint: string, run: () => [Reply, Operation]): Reply {
@@ -173,6 +153,12 @@ export class PaymentsSim implements PartnerSim {
   }
 
   #record(op: Operation, key: string, replay: boolean): void {
-    this.#ledger.push({ seq: this.#ledger.length + 1, at: new Date().toISOString(), ...op, idempotency_key: key, replay });
+    this.#ledger.push({
+      seq: this.#ledger.length + 1,
+      at: new Date().toISOString(),
+      ...op,
+      idempotency_key: key,
+      replay,
+    });
   }
 }

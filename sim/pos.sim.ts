@@ -68,7 +68,9 @@ export class PosSim implements PartnerSim {
     const [resource, id, extra] = req.segments;
     if (resource === 'orders' && id === undefined && req.method === 'GET') {
       const wanted = new URLSearchParams(req.query).get('order_id');
-      return reply(200, { orders: wanted === null ? this.#records : this.#records.filter((o) => o.order_id === wanted) });
+      return reply(200, {
+        orders: wanted === null ? this.#records : this.#records.filter((o) => o.order_id === wanted),
+      });
     }
     if (resource !== 'restaurants' || id === undefined || extra !== undefined) return undefined;
     if (req.method === 'GET') return reply(200, { restaurant_id: id, ...(this.#restaurants.get(id) ?? OPEN) });
