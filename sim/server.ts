@@ -150,24 +150,3 @@ export async function startSimServer(opts: SimServerOptions): Promise<SimServer>
     },
   };
 }
-
-function portFromEnv(raw: string | undefined): number {
-  const port = Number(raw || 3100);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`SIM_PORT must be a port number (got ${raw})`);
-  return port;
-}
-
-if (import.meta.main) {
-  const sim = await startSimServer({
-    port: portFromEnv(process.env['SIM_PORT']),
-    host: process.env['SIM_HOST'] || undefined,
-  });
-  console.log(`dabba partner simulators listening on ${sim.url}`);
-  const stop = async () => {
-    await sim.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}

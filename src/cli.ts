@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, type Config, loadConfig } from './config.ts';
@@ -25,6 +28,37 @@ async function database(config: Config): Promise<{ config: Config; embedded?: Em
   return { config: { ...config, database: { ...config.database, url: embedded.url } }, embedded };
 }
 
+const PARTNER_NAMES = ['payments', 'pos', 'eta', 'notify', 'catalog'] as const;
+
+/**
+ * The partner simulators in a process of their own (so they never compete with the API's event loop),
+ * unless every partner URL is set. Resolves once they answer.
+ */
+async function partnerSimulators(config: Config): Promise<{ config: Config; child?: ChildProcess }> {
+  if (PARTNER_NAMES.every((p) => config.partners[p])) return { config };
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'partners'], {
+    env: { ...process.env, SIM_PORT: String(config.simPort), SIM_HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [line] = (await Promise.race([
+    once(child.stdout!, 'data'),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`the partner simulators exited with code ${code} before starting`);
+    }),
+  ])) as [Buffer];
+  child.stdout!.pipe(process.stdout);
+  const base = /(http:\/\/\S+)/.exec(line.toString())?.[1] ?? `http://127.0.0.1:${config.simPort}`;
+  const partners = Object.fromEntries(PARTNER_NAMES.map((p) => [p, config.partners[p] ?? `${base}/${p}`])) as Config['partners'];
+  return { config: { ...config, partners }, child };
+}
+
+async function stopChild(child: ChildProcess | undefined) {
+  if (!child || child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
 function banner(config: Config) {
   const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
   const accounts = Object.values(DEMO_ACCOUNTS).map((e) => `    ${e}`).join('\n');
@@ -33,21 +67,36 @@ dabba is up
   API       ${base}/v1
   docs      ${base}/docs   (OpenAPI: ${base}/openapi.json)
   health    ${base}/healthz  ${base}/readyz
+  partners  ${config.partners.payments?.replace(/\/payments$/, '')}  (control API: /_sim, see sim/README.md)
 ${config.seedDemo ? `  demo accounts (password "${DEMO_PASSWORD}"):\n${accounts}\n` : ''}  Ctrl-C stops everything.
 `;
 }
 
 async function up(config: Config) {
-  const { config: ready, embedded } = await database(config);
   let app: Awaited<ReturnType<typeof startServer>> | undefined;
+  let embedded: EmbeddedDatabase | undefined;
+  let simulators: ChildProcess | undefined;
+  // Installed first, so a signal during start-up still stops whatever has started.
   closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
     if (err) process.stderr.write(`${err.stack ?? err}\n`);
     if (signal) process.stdout.write(`\n${signal}: stopping …\n`);
     if (app) await stopServer(app);
+    await stopChild(simulators);
     await embedded?.close();
   });
-  app = await startServer(ready);
-  process.stdout.write(banner(ready));
+  const withDb = await database(config);
+  embedded = withDb.embedded;
+  const withPartners = await partnerSimulators(withDb.config);
+  simulators = withPartners.child;
+  app = await startServer(withPartners.config);
+  process.stdout.write(banner(withPartners.config));
+}
+
+async function partners(config: Config) {
+  const { startSimServer } = await import('../sim/server.ts');
+  const sim = await startSimServer({ port: config.simPort, host: process.env.SIM_HOST ?? '127.0.0.1' });
+  process.stdout.write(`partner simulators listening on ${sim.url}\n`);
+  closeWithGrace({ delay: 5_000, logger: false }, () => sim.close());
 }
 
 async function serve(config: Config) {
@@ -83,6 +132,8 @@ async function main() {
       return serve(config);
     case 'migrate':
       return migrate(config);
+    case 'partners':
+      return partners(config);
     default:
       process.stderr.write(`${USAGE}\n`);
       process.exitCode = command ? 2 : 0;

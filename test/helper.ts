@@ -6,6 +6,7 @@ import { type Config, loadConfig } from '../src/config.ts';
 import type { Role } from '../src/db/tables.ts';
 import { offset } from '../src/domain/geo.ts';
 import { hashPassword } from '../src/services/password-hasher.ts';
+import { type SimServer, startSimServer } from '../sim/server.ts';
 
 const serverUrl = process.env.DABBA_TEST_SERVER_URL;
 const template = process.env.DABBA_TEST_TEMPLATE;
@@ -42,25 +43,103 @@ export function testConfig(url: string, env: Record<string, string> = {}): Confi
   return loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, LOG_LEVEL: 'silent', SEED_DEMO: 'false', ...env });
 }
 
+export const PARTNERS = ['payments', 'pos', 'eta', 'notify', 'catalog'] as const;
+export type Partner = (typeof PARTNERS)[number];
+
+/** The real partner simulators over HTTP, one server per test file, driven through their control API. */
+export class Sim {
+  readonly server: SimServer;
+
+  constructor(server: SimServer) {
+    this.server = server;
+  }
+
+  async control(method: string, path: string, body?: unknown) {
+    const res = await fetch(`${this.server.url}/_sim${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`sim ${method} ${path}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  }
+
+  set(partner: Partner, settings: { median_ms?: number; p99_ms?: number; error_rate?: number; mode?: 'normal' | 'hang' | 'down' }) {
+    return this.control('PUT', `/partners/${partner}`, settings);
+  }
+
+  /** A few milliseconds per call, no errors: the default for tests that are not about partners. */
+  async fast() {
+    await Promise.all(PARTNERS.map((p) => this.set(p, { median_ms: 1, p99_ms: 4, error_rate: 0, mode: 'normal' })));
+  }
+
+  async ledger(orderId?: string): Promise<LedgerEntry[]> {
+    const body = await this.control('GET', `/payments/ledger${orderId ? `?order_id=${orderId}` : ''}`);
+    return Array.isArray(body) ? body : body.entries;
+  }
+}
+
+export interface LedgerEntry {
+  kind: 'authorize' | 'capture' | 'void' | 'refund';
+  order_id: string;
+  authorization_id: string | null;
+  amount_cents: number;
+  idempotency_key: string;
+  outcome: string;
+  replay: boolean;
+}
+
+export async function startSim() {
+  const sim = new Sim(await startSimServer({ port: 0 }));
+  await sim.fast();
+  return sim;
+}
+
+export function partnerEnv(sim: Sim): Record<string, string> {
+  const base = sim.server.url;
+  return {
+    PAYMENTS_URL: `${base}/payments`,
+    POS_URL: `${base}/pos`,
+    ETA_URL: `${base}/eta`,
+    NOTIFY_URL: `${base}/notify`,
+    CATALOG_URL: `${base}/catalog`,
+  };
+}
+
 export interface TestContext {
   app: App;
   url: string;
   sql: pg.Pool;
+  sim: Sim;
 }
 
-/** The real app on a fresh database; closed with the test file. */
+/** The real app on a fresh database with real partner simulators; closed with the test file. */
 export async function setup(opts: BuildOptions & { env?: Record<string, string> } = {}): Promise<TestContext> {
   const { url, drop } = await createTestDatabase();
-  const app = await build(testConfig(url, opts.env), opts);
+  const sim = await startSim();
+  const app = await build(testConfig(url, { JOB_POLL_INTERVAL_MS: '500', ...partnerEnv(sim), ...opts.env }), opts);
   await app.ready();
   const sql = new pg.Pool({ connectionString: url, max: 4 });
   sql.on('error', () => {});
   after(async () => {
     await app.close();
+    await sim.server.close();
     await sql.end();
     await drop();
   });
-  return { app, url, sql };
+  return { app, url, sql, sim };
+}
+
+/** Polls until `check` returns a truthy value; fails with `what` after `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export interface Actor {
@@ -94,13 +173,21 @@ export interface TestRestaurant {
 export async function createRestaurant(
   ctx: TestContext,
   owner: Actor,
-  opts: { at?: { lat: number; lng: number }; isOpen?: boolean; radiusKm?: number; items?: number; name?: string } = {},
+  opts: {
+    at?: { lat: number; lng: number };
+    isOpen?: boolean;
+    radiusKm?: number;
+    items?: number;
+    name?: string;
+    /** POS-integrated restaurants are confirmed by their POS; tablet ones (the default) by staff. */
+    pos?: boolean;
+  } = {},
 ): Promise<TestRestaurant> {
   const at = opts.at ?? offset(CENTER, 45, 1);
   const { rows } = await ctx.sql.query<{ id: string }>(
-    `INSERT INTO restaurants (owner_id, name, cuisine, address, lat, lng, delivery_radius_km, prep_minutes, is_open)
-     VALUES ($1, $2, 'Street Food', '1 Test Road, Mumbai', $3, $4, $5, 15, $6) RETURNING id`,
-    [owner.id, opts.name ?? `Test Kitchen ${randomUUID().slice(0, 6)}`, at.lat, at.lng, opts.radiusKm ?? 8, opts.isOpen ?? true],
+    `INSERT INTO restaurants (owner_id, name, cuisine, address, lat, lng, delivery_radius_km, prep_minutes, is_open, pos_integrated)
+     VALUES ($1, $2, 'Street Food', '1 Test Road, Mumbai', $3, $4, $5, 15, $6, $7) RETURNING id`,
+    [owner.id, opts.name ?? `Test Kitchen ${randomUUID().slice(0, 6)}`, at.lat, at.lng, opts.radiusKm ?? 8, opts.isOpen ?? true, opts.pos ?? false],
   );
   const id = rows[0]!.id;
   const items = [];

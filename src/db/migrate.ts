@@ -1,9 +1,11 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import * as initialSchema from './migrations/0001-initial-schema.ts';
+import * as partnerState from './migrations/0002-partner-state.ts';
 
 /** Listed here rather than read from disk, so the set of migrations is checked by the compiler. */
 const migrations: Record<string, Migration> = {
   '0001-initial-schema': initialSchema,
+  '0002-partner-state': partnerState,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

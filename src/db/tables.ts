@@ -74,9 +74,16 @@ export interface OrdersTable {
   eta_minutes: number | null;
   idempotency_key: string;
   request_hash: string;
+  payment_state: Generated<PaymentState>;
+  authorization_id: string | null;
+  pos_state: Generated<PosState>;
+  pos_order_id: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
+
+export type PaymentState = 'pending' | 'authorized' | 'declined' | 'unknown' | 'voided' | 'captured';
+export type PosState = 'none' | 'pending' | 'accepted' | 'rejected' | 'unknown' | 'cancelled';
 
 export interface OrderItemsTable {
   order_id: string;

@@ -7,7 +7,9 @@ import { distanceKm } from '../domain/geo.ts';
 import { type OrderStatus, canAssignCourier, checkTransition } from '../domain/order-status.ts';
 import { CURRENCY, priceOrder } from '../domain/pricing.ts';
 import { type FieldError, conflict, forbidden, notFound, unprocessable } from '../errors.ts';
+import type { CheckoutService } from './checkout.service.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
+import type { OrderTransitions } from './order-transitions.ts';
 import type { Principal } from './token.service.ts';
 
 export interface PlaceOrderInput {
@@ -38,12 +40,23 @@ export class OrderService {
   readonly #orders: OrderRepository;
   readonly #restaurants: RestaurantRepository;
   readonly #users: UserRepository;
+  readonly #transitions: OrderTransitions;
+  readonly #checkout: CheckoutService;
 
-  constructor(deps: { db: Db; orders: OrderRepository; restaurants: RestaurantRepository; users: UserRepository }) {
+  constructor(deps: {
+    db: Db;
+    orders: OrderRepository;
+    restaurants: RestaurantRepository;
+    users: UserRepository;
+    transitions: OrderTransitions;
+    checkout: CheckoutService;
+  }) {
     this.#db = deps.db;
     this.#orders = deps.orders;
     this.#restaurants = deps.restaurants;
     this.#users = deps.users;
+    this.#transitions = deps.transitions;
+    this.#checkout = deps.checkout;
   }
 
   /** Returns the order and whether it was created now (false: a replay of the same Idempotency-Key). */
@@ -110,6 +123,8 @@ export class OrderService {
           who,
         ),
       );
+      // Checkout is not tied to this request: a customer who hangs up still gets a decided order.
+      await this.#checkout.run(id);
       return { order: (await this.#orders.findVisible(id, who))!, created: true };
     } catch (err) {
       // Two requests with one key raced; the unique index let exactly one insert through.
@@ -138,7 +153,7 @@ export class OrderService {
   }
 
   async list(who: Principal, q: { limit: number; cursor?: string }) {
-    const before = q.cursor ? decodeCursor(q.cursor, ['string', 'string'] as const) : undefined;
+    const before = q.cursor ? decodeCursor(q.cursor, ['timestamp', 'uuid'] as const) : undefined;
     const rows = await this.#orders.listVisible(who, q.limit + 1, before && { createdAt: before[0], id: before[1] });
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
@@ -155,10 +170,16 @@ export class OrderService {
       const check = checkTransition(from, to, who.role);
       if (!check.ok && check.reason === 'forbidden') throw forbidden(`A ${who.role} cannot move an order from ${from} to ${to}.`);
       if (!check.ok) throw conflict(`The order is ${from}; it cannot become ${to}.`, { current_status: from });
+      if (order.payment_state === 'pending') {
+        throw conflict('Checkout is still running for this order; try again in a moment.', { current_status: from });
+      }
+      if (to === 'confirmed' && order.payment_state !== 'authorized') {
+        throw conflict('The payment for this order is not authorised.', { current_status: from });
+      }
       if (to === 'picked_up' && order.courier_id === null) {
         throw conflict('No courier is assigned to this order.', { current_status: from });
       }
-      const moved = await this.#orders.changeStatus({
+      const moved = await this.#transitions.move({
         orderId: id,
         fromVersion: order.version,
         from,

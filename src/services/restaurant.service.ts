@@ -19,7 +19,7 @@ export class RestaurantService {
   }
 
   async nearby(q: NearbyInput) {
-    const after = q.cursor ? decodeCursor(q.cursor, ['number', 'string'] as const) : undefined;
+    const after = q.cursor ? decodeCursor(q.cursor, ['number', 'uuid'] as const) : undefined;
     const rows = await this.#restaurants.findNearby({
       center: { lat: q.lat, lng: q.lng },
       radiusKm: q.radius_km,

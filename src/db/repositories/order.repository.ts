@@ -2,7 +2,7 @@ import { type SelectQueryBuilder, type Selectable, sql } from 'kysely';
 import type { OrderStatus } from '../../domain/order-status.ts';
 import type { Principal } from '../../services/token.service.ts';
 import type { Executor } from '../database.ts';
-import type { ActorRole, Database, NewOrder, OrderItemsTable } from '../tables.ts';
+import type { ActorRole, Database, NewOrder, OrderItemsTable, OrdersTable, PaymentState, PosState } from '../tables.ts';
 
 const ORDER_COLUMNS = [
   'o.id',
@@ -22,6 +22,7 @@ const ORDER_COLUMNS = [
   'o.notes',
   'o.status_reason',
   'o.eta_minutes',
+  'o.payment_state',
   'o.created_at',
   'o.updated_at',
 ] as const;
@@ -53,6 +54,11 @@ function visibleTo(qb: OrderQuery, who: Principal): OrderQuery {
 
 export type OrderItem = Omit<Selectable<OrderItemsTable>, 'order_id'>;
 
+/** Columns that record what the outside systems hold for an order; only checkout and jobs write them. */
+export type PartnerState = Partial<
+  Pick<OrdersTable, 'authorization_id' | 'pos_order_id' | 'eta_minutes'> & { payment_state: PaymentState; pos_state: PosState }
+>;
+
 export interface StatusChange {
   orderId: string;
   fromVersion: number;
@@ -61,7 +67,7 @@ export interface StatusChange {
   actorId: string | null;
   actorRole: ActorRole;
   reason?: string;
-  courierId?: string;
+  patch?: PartnerState;
 }
 
 export class OrderRepository {
@@ -134,7 +140,7 @@ export class OrderRepository {
             version: eb('version', '+', 1),
             status_reason: change.reason ?? null,
             updated_at: sql`now()`,
-            ...(change.courierId !== undefined ? { courier_id: change.courierId } : {}),
+            ...change.patch,
           }))
           .where('id', '=', change.orderId)
           .where('version', '=', change.fromVersion)
@@ -168,6 +174,70 @@ export class OrderRepository {
       .where('version', '=', fromVersion)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Records partner outcomes without a status change. Not versioned: these columns have one writer at a
+   * time (checkout, then the jobs), and nobody's status decision depends on reading them unchanged.
+   */
+  async recordPartnerState(orderId: string, patch: PartnerState, onlyIfStatus?: OrderStatus, db: Executor = this.db) {
+    const result = await db
+      .updateTable('orders')
+      .set({ ...patch, updated_at: sql`now()` })
+      .where('id', '=', orderId)
+      .$if(onlyIfStatus !== undefined, (qb) => qb.where('status', '=', onlyIfStatus!))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** What checkout and the follow-up jobs need: the order, its lines, and where the food comes from. */
+  forFulfilment(orderId: string, db: Executor = this.db) {
+    return (db.selectFrom('orders as o') as unknown as OrderQuery)
+      .innerJoin('restaurants as r', 'r.id', 'o.restaurant_id')
+      .innerJoin('users as c', 'c.id', 'o.customer_id')
+      .select([
+        'o.id',
+        'o.status',
+        'o.version',
+        'o.total_cents',
+        'o.currency',
+        'o.restaurant_id',
+        'o.delivery_lat',
+        'o.delivery_lng',
+        'o.payment_state',
+        'o.authorization_id',
+        'o.pos_state',
+        'o.pos_order_id',
+        'r.lat as restaurant_lat',
+        'r.lng as restaurant_lng',
+        'r.prep_minutes',
+        'r.pos_integrated',
+        'c.email as customer_email',
+      ])
+      .select(withItems)
+      .where('o.id', '=', orderId)
+      .executeTakeFirst();
+  }
+
+  /**
+   * Orders that made no progress in time: a checkout that never finished (its process died), or a
+   * tablet restaurant that never answered. The sweeper resolves each through the state machine.
+   */
+  findStuck(opts: { checkoutBefore: Date; tabletBefore: Date; limit: number }) {
+    return (this.db.selectFrom('orders as o') as unknown as OrderQuery)
+      .innerJoin('restaurants as r', 'r.id', 'o.restaurant_id')
+      .select(['o.id', 'o.version', 'o.payment_state', 'r.pos_integrated'])
+      .where('o.status', '=', 'placed')
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('o.payment_state', 'in', ['pending', 'unknown']), eb('o.updated_at', '<', opts.checkoutBefore)]),
+          eb.and([eb('r.pos_integrated', '=', true), eb('o.updated_at', '<', opts.checkoutBefore)]),
+          eb.and([eb('r.pos_integrated', '=', false), eb('o.created_at', '<', opts.tabletBefore)]),
+        ]),
+      )
+      .orderBy('o.updated_at')
+      .limit(opts.limit)
+      .execute();
   }
 
   events(orderId: string) {

@@ -30,6 +30,8 @@ export interface NearbyQuery {
   limit: number;
   after?: { distanceKm: number; id: string };
   openOnly?: boolean;
+  /** Only restaurants whose delivery radius reaches the centre. */
+  deliversHere?: boolean;
 }
 
 export class RestaurantRepository {
@@ -57,6 +59,7 @@ export class RestaurantRepository {
       )
       .selectAll()
       .where('distance_km', '<=', q.radiusKm)
+      .$if(q.deliversHere === true, (qb) => qb.whereRef('distance_km', '<=', 'delivery_radius_km'))
       .$if(q.after !== undefined, (qb) =>
         qb.where((eb) =>
           eb(eb.refTuple('distance_km', 'id'), '>', eb.tuple(q.after!.distanceKm, q.after!.id)),

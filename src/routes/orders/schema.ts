@@ -31,6 +31,9 @@ export const Order = Type.Object({
   notes: Type.Union([Type.String(), Type.Null()]),
   status_reason: Type.Union([Type.String(), Type.Null()]),
   eta_minutes: Type.Union([Type.Integer(), Type.Null()]),
+  payment_state: Type.Enum(['pending', 'authorized', 'declined', 'unknown', 'voided', 'captured'], {
+    description: 'pending while checkout runs; voided after a failed or cancelled order; captured on delivery',
+  }),
   items: Type.Array(OrderItem),
   created_at: Timestamp,
   updated_at: Timestamp,

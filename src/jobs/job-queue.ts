@@ -1,0 +1,75 @@
+import { PgBoss, fromKysely } from 'pg-boss';
+import type { Tx } from '../db/database.ts';
+import type { FollowUp } from '../domain/follow-ups.ts';
+
+export interface FollowUpJob {
+  orderId: string;
+  /** The status whose change created the job: one notification per change, not per order. */
+  status: string;
+}
+
+const QUEUE_OPTIONS = {
+  // Partner calls inside a job are bounded by their own deadlines, so a job active this long belongs
+  // to a process that died: pg-boss hands it to another worker.
+  expireInSeconds: 60,
+  retryLimit: 50,
+  retryDelay: 1,
+  retryBackoff: true,
+  retryDelayMax: 300,
+  deleteAfterSeconds: 7 * 24 * 3600,
+} as const;
+
+export const FOLLOW_UPS: readonly FollowUp[] = ['notify', 'capture', 'compensate'];
+
+/**
+ * Durable follow-up work on pg-boss, in the same PostgreSQL as the orders: a job is sent inside the
+ * transaction that changes the order, so the change and its follow-up commit together or not at all.
+ * @see https://github.com/timgit/pg-boss/blob/master/docs/api/adapters.md
+ */
+export class JobQueue {
+  readonly #boss: PgBoss;
+  readonly #pollIntervalMs: number;
+  #started = false;
+
+  constructor(opts: { url: string; pollIntervalMs: number; onError: (err: Error) => void }) {
+    this.#boss = new PgBoss({ connectionString: opts.url, max: 4, application_name: 'dabba-jobs' });
+    this.#boss.on('error', opts.onError);
+    this.#pollIntervalMs = opts.pollIntervalMs;
+  }
+
+  async start() {
+    await this.#boss.start();
+    this.#started = true;
+    for (const name of FOLLOW_UPS) {
+      if (!(await this.#boss.getQueue(name))) await this.#boss.createQueue(name, QUEUE_OPTIONS);
+    }
+  }
+
+  async enqueue(tx: Tx, name: FollowUp, job: FollowUpJob) {
+    await this.#boss.send(name, job, { db: fromKysely(tx) });
+  }
+
+  /** Runs `handler` for each job; a throw schedules a retry with exponential backoff. */
+  async work(name: FollowUp, concurrency: number, handler: (job: FollowUpJob) => Promise<void>) {
+    await this.#boss.work<FollowUpJob>(
+      name,
+      { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: this.#pollIntervalMs / 1000 },
+      async ([job]) => {
+        if (job) await handler(job.data);
+      },
+    );
+  }
+
+  /** Queued and active jobs per queue, and the age of the oldest waiting one. */
+  async depth() {
+    const stats = await Promise.all(FOLLOW_UPS.map((name) => this.#boss.getQueueStats(name).then((s) => [name, s[0]] as const)));
+    return stats.map(([name, s]) => ({ name, queued: s?.queuedCount ?? 0, active: s?.activeCount ?? 0 }));
+  }
+
+  /** Stops taking jobs, lets running ones finish (up to `timeoutMs`), then closes the pool. */
+  async stop(timeoutMs = 10_000) {
+    if (!this.#started) return;
+    this.#started = false;
+    await this.#boss.stop({ graceful: true, timeout: timeoutMs, close: true });
+  }
+}

@@ -1,0 +1,30 @@
+import { PartnerError } from './partner-errors.ts';
+import type { PartnerHttp } from './partner-http.ts';
+
+export interface Notification {
+  channel: 'push' | 'sms';
+  to: string;
+  template: string;
+  data: Record<string, unknown>;
+  /** One key per message: a retried job sends it once. */
+  key: string;
+}
+
+export class NotifyClient {
+  readonly #http: PartnerHttp;
+
+  constructor(http: PartnerHttp) {
+    this.#http = http;
+  }
+
+  async send(n: Notification, signal: AbortSignal): Promise<void> {
+    const res = await this.#http.call({
+      operation: 'send',
+      method: 'POST',
+      path: '/v1/messages',
+      body: { channel: n.channel, to: n.to, template: n.template, data: n.data, idempotency_key: n.key },
+      signal,
+    });
+    if (res.status >= 300) throw new PartnerError('notify', 'bad_response', `send answered ${res.status}`, { status: res.status });
+  }
+}

@@ -1,0 +1,21 @@
+/** Why an outside call produced no answer. A partner's "no" (a 4xx) is an answer, not one of these. */
+export type FailureKind = 'timeout' | 'unavailable' | 'breaker_open' | 'bulkhead_full' | 'aborted' | 'bad_response';
+
+export class PartnerError extends Error {
+  override name = 'PartnerError';
+  readonly partner: string;
+  readonly kind: FailureKind;
+  readonly status?: number;
+
+  constructor(partner: string, kind: FailureKind, message: string, opts: { status?: number; cause?: unknown } = {}) {
+    super(`${partner}: ${message}`, { cause: opts.cause });
+    this.partner = partner;
+    this.kind = kind;
+    this.status = opts.status;
+  }
+}
+
+/** A failed attempt worth retrying and worth counting against the breaker. */
+export class TransientPartnerError extends PartnerError {
+  override name = 'TransientPartnerError';
+}

@@ -1,0 +1,6 @@
+import type { App } from '../../app.ts';
+import { GetFeed } from './schema.ts';
+
+export default async function feedRoutes(app: App) {
+  app.get('/v1/feed', { schema: GetFeed }, async (req) => app.services.feed.feed(req.query, req.signal));
+}

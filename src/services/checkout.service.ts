@@ -1,0 +1,96 @@
+import type { OrderRepository, PartnerState } from '../db/repositories/order.repository.ts';
+import type { Authorization } from '../partners/payments.client.ts';
+import type { PosSubmission } from '../partners/pos.client.ts';
+import type { Partners } from '../partners/index.ts';
+import type { OrderTransitions } from './order-transitions.ts';
+
+type Outcome<T> = PromiseSettledResult<T>;
+
+function describeFailure(result: PromiseRejectedResult): string {
+  const kind = (result.reason as { kind?: string }).kind;
+  return kind ?? 'error';
+}
+
+/**
+ * After an order is written as `placed`: authorise the payment, submit to the POS and quote an ETA
+ * at once, under one deadline, then confirm or fail it. The caller's connection plays no part: once
+ * started, checkout ends in a decision even if the customer has gone, and a failed order's
+ * compensation is queued with the decision (see OrderTransitions).
+ */
+export class CheckoutService {
+  readonly #orders: OrderRepository;
+  readonly #transitions: OrderTransitions;
+  readonly #partners: Partners;
+  readonly #deadlineMs: number;
+
+  constructor(deps: { orders: OrderRepository; transitions: OrderTransitions; partners: Partners; deadlineMs: number }) {
+    this.#orders = deps.orders;
+    this.#transitions = deps.transitions;
+    this.#partners = deps.partners;
+    this.#deadlineMs = deps.deadlineMs;
+  }
+
+  async run(orderId: string): Promise<void> {
+    const order = await this.#orders.forFulfilment(orderId);
+    if (!order || order.status !== 'placed' || order.payment_state !== 'pending') return;
+    const signal = AbortSignal.timeout(this.#deadlineMs);
+    const pos = order.pos_integrated;
+    if (pos) await this.#orders.recordPartnerState(order.id, { pos_state: 'pending' });
+
+    const [payment, submission, eta] = await Promise.allSettled([
+      this.#partners.payments.authorize({ id: order.id, totalCents: order.total_cents, currency: order.currency }, signal),
+      pos
+        ? this.#partners.pos.submit({ id: order.id, restaurantId: order.restaurant_id, items: order.items }, signal)
+        : Promise.resolve(undefined),
+      this.#partners.eta.predict(
+        { lat: order.restaurant_lat, lng: order.restaurant_lng },
+        { lat: order.delivery_lat, lng: order.delivery_lng },
+        order.prep_minutes,
+        signal,
+      ),
+    ]);
+
+    const patch: PartnerState = {
+      ...paymentState(payment),
+      ...(pos ? posState(submission as Outcome<PosSubmission>) : {}),
+      eta_minutes: eta.status === 'fulfilled' ? eta.value : null,
+    };
+    const failure = this.#failure(payment, pos ? (submission as Outcome<PosSubmission>) : undefined);
+    if (!failure && !pos) {
+      // A tablet restaurant decides in person; the sweeper rejects the order if nobody does in time.
+      await this.#orders.recordPartnerState(order.id, patch, 'placed');
+      return;
+    }
+    await this.#transitions.move({
+      orderId: order.id,
+      fromVersion: order.version,
+      from: 'placed',
+      to: failure?.status ?? 'confirmed',
+      actorId: null,
+      actorRole: 'system',
+      reason: failure?.reason,
+      patch,
+    });
+  }
+
+  #failure(payment: Outcome<Authorization>, submission: Outcome<PosSubmission> | undefined) {
+    if (payment.status === 'rejected') return { status: 'payment_failed' as const, reason: `payment_unavailable: ${describeFailure(payment)}` };
+    if (!payment.value.ok) return { status: 'payment_failed' as const, reason: `payment_declined: ${payment.value.reason}` };
+    if (!submission) return undefined;
+    if (submission.status === 'rejected') return { status: 'rejected' as const, reason: `pos_unavailable: ${describeFailure(submission)}` };
+    if (!submission.value.ok) return { status: 'rejected' as const, reason: `restaurant_rejected: ${submission.value.reason}` };
+    return undefined;
+  }
+}
+
+function paymentState(payment: Outcome<Authorization>): PartnerState {
+  if (payment.status === 'rejected') return { payment_state: 'unknown' };
+  return payment.value.ok
+    ? { payment_state: 'authorized', authorization_id: payment.value.authorizationId }
+    : { payment_state: 'declined' };
+}
+
+function posState(submission: Outcome<PosSubmission>): PartnerState {
+  if (submission.status === 'rejected') return { pos_state: 'unknown' };
+  return submission.value.ok ? { pos_state: 'accepted', pos_order_id: submission.value.posOrderId } : { pos_state: 'rejected' };
+}

@@ -1,0 +1,110 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { OrderRepository } from '../db/repositories/order.repository.ts';
+import type { FollowUpJob } from '../jobs/job-queue.ts';
+import type { Partners } from '../partners/index.ts';
+
+const JOB_DEADLINE_MS = 20_000;
+const FAILED = new Set(['cancelled', 'rejected', 'payment_failed']);
+
+type Fulfilment = NonNullable<Awaited<ReturnType<OrderRepository['forFulfilment']>>>;
+
+/**
+ * The durable follow-ups of status changes. Each handler reads the order afresh and does only what
+ * is still undone, with the same idempotency keys as the first attempt, so a job that runs twice
+ * (a retry, or a worker that died after the partner answered) has the effect of running once.
+ * A throw hands the job back to pg-boss for a retry with backoff.
+ */
+export class FollowUpsService {
+  readonly #orders: OrderRepository;
+  readonly #partners: Partners;
+  readonly #log: FastifyBaseLogger;
+
+  constructor(deps: { orders: OrderRepository; partners: Partners; log: FastifyBaseLogger }) {
+    this.#orders = deps.orders;
+    this.#partners = deps.partners;
+    this.#log = deps.log;
+  }
+
+  /** Gives back what a failed or cancelled order still holds: the authorisation, and the POS ticket. */
+  async compensate(job: FollowUpJob) {
+    const order = await this.#orders.forFulfilment(job.orderId);
+    if (!order || !FAILED.has(order.status)) return;
+    const signal = AbortSignal.timeout(JOB_DEADLINE_MS);
+    await this.#releasePayment(order, signal);
+    if (order.pos_integrated) await this.#cancelAtPos(order, signal);
+  }
+
+  async capture(job: FollowUpJob) {
+    const order = await this.#orders.forFulfilment(job.orderId);
+    if (!order || order.status !== 'delivered' || order.payment_state === 'captured') return;
+    if (order.payment_state !== 'authorized' || !order.authorization_id) {
+      this.#log.error({ orderId: order.id, paymentState: order.payment_state }, 'delivered order has no authorisation to capture');
+      return;
+    }
+    const result = await this.#partners.payments.capture(order.authorization_id, order.id, AbortSignal.timeout(JOB_DEADLINE_MS));
+    if (!result.ok && result.reason !== 'already_captured') {
+      this.#log.error({ orderId: order.id, reason: result.reason }, 'the gateway refused the capture');
+      return;
+    }
+    await this.#orders.recordPartnerState(order.id, { payment_state: 'captured' });
+  }
+
+  async notify(job: FollowUpJob) {
+    const order = await this.#orders.forFulfilment(job.orderId);
+    if (!order) return;
+    await this.#partners.notify.send(
+      {
+        channel: 'push',
+        to: order.customer_email,
+        template: `order.${job.status}`,
+        data: { order_id: order.id, status: job.status },
+        key: `notify:${order.id}:${job.status}`,
+      },
+      AbortSignal.timeout(JOB_DEADLINE_MS),
+    );
+  }
+
+  async #releasePayment(order: Fulfilment, signal: AbortSignal) {
+    let authorizationId = order.authorization_id;
+    if (order.payment_state === 'pending' || order.payment_state === 'unknown') {
+      // The authorisation call ended without an answer. Replaying it with the same key returns what
+      // the gateway did (or does it now), so whatever exists can be voided.
+      const replay = await this.#partners.payments.authorize(
+        { id: order.id, totalCents: order.total_cents, currency: order.currency },
+        signal,
+      );
+      if (!replay.ok) {
+        await this.#orders.recordPartnerState(order.id, { payment_state: 'declined' });
+        return;
+      }
+      authorizationId = replay.authorizationId;
+      await this.#orders.recordPartnerState(order.id, { payment_state: 'authorized', authorization_id: authorizationId });
+    } else if (order.payment_state !== 'authorized') {
+      return;
+    }
+    if (!authorizationId) return;
+    const voided = await this.#partners.payments.void(authorizationId, order.id, signal);
+    if (!voided.ok && voided.reason !== 'already_voided') {
+      this.#log.error({ orderId: order.id, reason: voided.reason }, 'the gateway refused to void the authorisation');
+      return;
+    }
+    await this.#orders.recordPartnerState(order.id, { payment_state: 'voided' });
+  }
+
+  async #cancelAtPos(order: Fulfilment, signal: AbortSignal) {
+    let posOrderId = order.pos_order_id;
+    if (order.pos_state === 'pending' || order.pos_state === 'unknown') {
+      const replay = await this.#partners.pos.submit({ id: order.id, restaurantId: order.restaurant_id, items: order.items }, signal);
+      if (!replay.ok) {
+        await this.#orders.recordPartnerState(order.id, { pos_state: 'rejected' });
+        return;
+      }
+      posOrderId = replay.posOrderId;
+    } else if (order.pos_state !== 'accepted') {
+      return;
+    }
+    if (!posOrderId) return;
+    await this.#partners.pos.cancel(posOrderId, order.id, signal);
+    await this.#orders.recordPartnerState(order.id, { pos_state: 'cancelled', pos_order_id: posOrderId });
+  }
+}
