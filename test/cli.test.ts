@@ -127,7 +127,7 @@ describe('dabba command line', () => {
     const { url } = await createTestDatabase({ migrated: false });
     const first = run(['migrate'], { DATABASE_URL: url });
     assert.equal((await first.exited)[0], 0, first.output());
-    assert.match(first.output(), /applied: 0001-initial-schema/);
+    assert.match(first.output(), /applied: 0001-initial-schema, 0002-partner-state/);
     const second = run(['migrate'], { DATABASE_URL: url });
     assert.equal((await second.exited)[0], 0, second.output());
     assert.match(second.output(), /up to date/);

@@ -13,6 +13,7 @@ import pg from 'pg';
 import { createDatabase } from '../src/db/database.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import { JobQueue } from '../src/jobs/job-queue.ts';
 
 const TEMPLATE = `dabba_test_template_${process.pid}`;
 
@@ -58,6 +59,10 @@ try {
   const { db } = createDatabase({ url: withDatabase(serverUrl, TEMPLATE), max: 1 });
   await migrateToLatest(db);
   await db.destroy();
+  // pg-boss installs its own schema on first start; doing it once here spares every test file's clone.
+  const jobs = new JobQueue({ url: withDatabase(serverUrl, TEMPLATE), pollIntervalMs: 1000, onError: () => {} });
+  await jobs.start();
+  await jobs.stop();
 
   const patterns = process.argv.slice(2);
   const files: string[] = [];
