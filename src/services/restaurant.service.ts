@@ -1,5 +1,5 @@
 import type { RestaurantRepository } from '../db/repositories/restaurant.repository.ts';
-import { notFound } from '../errors.ts';
+import { badRequest, notFound } from '../errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import type { Principal } from './token.service.ts';
 
@@ -54,6 +54,12 @@ export class RestaurantService {
   }
 
   async updateMenuItem(who: Principal, restaurantId: string, itemId: string, patch: { price_cents?: number; is_available?: boolean }) {
+    // Unknown fields are dropped after the schema's minProperties has counted them, so `{"name": …}` arrives here as `{}`.
+    if (patch.price_cents === undefined && patch.is_available === undefined) {
+      throw badRequest('The patch changes nothing; send price_cents and/or is_available.', [
+        { field: 'body', message: 'must set price_cents or is_available' },
+      ]);
+    }
     const updated = await this.#restaurants.updateMenuItem(restaurantId, itemId, patch, ownerFilter(who));
     if (!updated) throw notFound('Menu item');
     return updated;
