@@ -7,9 +7,14 @@ import { createDatabase, type Db } from './db/database.ts';
 import { FOLLOW_UPS, JobQueue } from './jobs/job-queue.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { createPartners, type Partners } from './partners/index.ts';
+import { LoopMonitor } from './ops/loop-monitor.ts';
+import { currentTraceIds, recordQuerySpan, setupTracing } from './ops/tracing.ts';
 import authentication from './plugins/authentication.ts';
+import loadShedding from './plugins/load-shedding.ts';
+import observability from './plugins/observability.ts';
 import openapi from './plugins/openapi.ts';
 import problemDetails from './plugins/problem-details.ts';
+import { schemaController } from './plugins/request-validation.ts';
 import authRoutes from './routes/auth/index.ts';
 import feedRoutes from './routes/feed/index.ts';
 import healthRoutes from './routes/health/index.ts';
@@ -25,6 +30,7 @@ declare module 'fastify' {
     services: Services;
     db: Db;
     metrics: Metrics;
+    monitor: LoopMonitor;
     partners: Partners;
     jobs: JobQueue;
   }
@@ -43,10 +49,14 @@ const JOB_CONCURRENCY = 16;
 
 /** Builds the whole API without listening: the server and the tests share this. */
 export async function build(config: Config, opts: BuildOptions = {}): Promise<App> {
+  setupTracing(config.tracing);
   const app = Fastify({
+    // One line per request, written by the observability plugin when the request ends.
+    disableRequestLogging: true,
     logger: {
       level: config.logLevel,
       stream: opts.logStream,
+      mixin: currentTraceIds,
       redact: {
         paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token', 'password', 'token'],
         censor: '[redacted]',
@@ -58,18 +68,30 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
     },
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
-    ajv: {
-      // Unknown fields are dropped, and every problem in a request is reported at once (arrays are bounded by maxItems).
-      customOptions: { removeAdditional: true, allErrors: true, coerceTypes: 'array', useDefaults: true },
-    },
+    schemaController: schemaController(),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // The API speaks JSON only; without this Fastify parses text/plain and answers 400 instead of 415.
   app.removeContentTypeParser('text/plain');
 
   if (!config.database.url) throw new Error('build() needs config.database.url; `dabba up` starts a database first');
-  const { db } = createDatabase({ url: config.database.url, max: config.database.poolMax, onQuery: opts.onQuery });
   const metrics = createMetrics();
+  const { db, pool } = createDatabase({
+    url: config.database.url,
+    max: config.database.poolMax,
+    onQuery: (durationMs, sql, failed) => {
+      metrics.dbQuerySeconds.observe({ outcome: failed ? 'error' : 'ok' }, durationMs / 1000);
+      recordQuerySpan(sql, durationMs, failed);
+      opts.onQuery?.(durationMs, sql, failed);
+    },
+  });
+  const monitor = new LoopMonitor({
+    thresholdMs: config.blockedLoopThresholdMs,
+    report: (block) => {
+      metrics.loopBlocks.inc();
+      app.log.warn(block, `event loop blocked for ${block.blocked_ms} ms`);
+    },
+  });
   const partners = createPartners(config, metrics);
   const jobs = new JobQueue({
     url: config.database.url,
@@ -79,11 +101,20 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
   const services = createServices({ db, config, partners, jobs, log: app.log });
   app.decorate('db', db);
   app.decorate('metrics', metrics);
+  app.decorate('monitor', monitor);
+  let openConnections = 0;
+  app.server.on('connection', (socket) => {
+    openConnections++;
+    socket.once('close', () => openConnections--);
+  });
+  Object.assign(metrics.sources, { pool, jobs, openConnections: () => openConnections });
   app.decorate('partners', partners);
   app.decorate('jobs', jobs);
   app.decorate('services', services);
   // Closing runs in this order: stop sweeping, let running jobs finish, then partner pools, then the database.
   app.addHook('onClose', async () => {
+    monitor.close();
+    metrics.close();
     await services.sweeper.close();
     await jobs.stop();
     await partners.close();
@@ -92,11 +123,19 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
   await jobs.start();
   if (opts.background !== false) {
     const handlers = services.followUps;
-    for (const name of FOLLOW_UPS) await jobs.work(name, JOB_CONCURRENCY, (job) => handlers[name](job));
+    for (const name of FOLLOW_UPS) {
+      await jobs.work(name, JOB_CONCURRENCY, (job) => {
+        monitor.enter(`job ${name}`);
+        return handlers[name](job);
+      });
+    }
     services.sweeper.start();
   }
+  monitor.start();
 
   await app.register(problemDetails);
+  await app.register(observability, { metrics, monitor });
+  await app.register(loadShedding, { limits: config.shedding, metrics });
   await app.register(authentication, { tokens: app.services.tokens });
   app.addSchema(Problem);
   await app.register(openapi);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import Type, { type Static } from 'typebox';
 import { Value } from 'typebox/value';
 
@@ -38,6 +39,14 @@ export const EnvSchema = Type.Object({
   JWT_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 2_592_000, default: 86_400 }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Url),
+  OTEL_SDK_DISABLED: Type.Boolean({ default: false }),
+  SHED_MAX_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 100 }),
+  SHED_MAX_LOOP_UTILIZATION: Type.Number({ minimum: 0, maximum: 1, default: 0.98 }),
+  SHED_MAX_HEAP_BYTES: Type.Integer({ minimum: 0, default: 0 }),
+  SHED_RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 2 }),
+  BLOCKED_LOOP_THRESHOLD_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 100 }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
+  WORKERS: Type.Integer({ minimum: 1, maximum: 256, default: 1 }),
   SEED_DEMO: Type.Boolean({ default: true }),
 });
 export type Env = Static<typeof EnvSchema>;
@@ -122,7 +131,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
     feed: { deadlineMs: e.FEED_DEADLINE_MS, restaurants: e.FEED_RESTAURANTS },
     jwt: { secret: e.JWT_SECRET ?? DEVELOPMENT_SECRET, ttlSeconds: e.JWT_TTL_SECONDS },
     logLevel: e.LOG_LEVEL,
-    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, enabled: !e.OTEL_SDK_DISABLED },
+    shedding: {
+      maxEventLoopDelayMs: e.SHED_MAX_LOOP_DELAY_MS,
+      maxEventLoopUtilization: e.SHED_MAX_LOOP_UTILIZATION,
+      // 0: 90% of V8's heap limit, so a process sheds before it would die of an out-of-memory error.
+      maxHeapUsedBytes: e.SHED_MAX_HEAP_BYTES || Math.floor(getHeapStatistics().heap_size_limit * 0.9),
+      retryAfterSeconds: e.SHED_RETRY_AFTER_SECONDS,
+    },
+    blockedLoopThresholdMs: e.BLOCKED_LOOP_THRESHOLD_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    workers: e.WORKERS,
     seedDemo: e.SEED_DEMO && e.NODE_ENV !== 'production',
   };
 }

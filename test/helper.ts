@@ -40,7 +40,16 @@ export async function createTestDatabase(opts: { migrated?: boolean } = {}) {
 }
 
 export function testConfig(url: string, env: Record<string, string> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, LOG_LEVEL: 'silent', SEED_DEMO: 'false', ...env });
+  // Shedding is off unless a test is about it: a shared CI machine's loop delay says nothing about dabba.
+  return loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: url,
+    LOG_LEVEL: 'silent',
+    SEED_DEMO: 'false',
+    SHED_MAX_LOOP_DELAY_MS: '0',
+    SHED_MAX_LOOP_UTILIZATION: '0',
+    ...env,
+  });
 }
 
 export const PARTNERS = ['payments', 'pos', 'eta', 'notify', 'catalog'] as const;

@@ -60,10 +60,23 @@ export class JobQueue {
     );
   }
 
-  /** Queued and active jobs per queue, and the age of the oldest waiting one. */
+  /** Waiting and running jobs per queue, and how long the oldest waiting one has waited. */
   async depth() {
-    const stats = await Promise.all(FOLLOW_UPS.map((name) => this.#boss.getQueueStats(name).then((s) => [name, s[0]] as const)));
-    return stats.map(([name, s]) => ({ name, queued: s?.queuedCount ?? 0, active: s?.activeCount ?? 0 }));
+    const { rows } = await this.#boss.getDb().executeSql(
+      `SELECT name,
+              count(*) FILTER (WHERE state IN ('created', 'retry'))::int AS queued,
+              count(*) FILTER (WHERE state = 'active')::int AS active,
+              coalesce(extract(epoch FROM now() - min(created_on) FILTER (WHERE state IN ('created', 'retry'))), 0)::float8 AS oldest
+         FROM pgboss.job
+        WHERE name = ANY($1) AND state IN ('created', 'retry', 'active')
+        GROUP BY name`,
+      [FOLLOW_UPS],
+    );
+    const byName = new Map(rows.map((r: { name: string; queued: number; active: number; oldest: number }) => [r.name, r]));
+    return FOLLOW_UPS.map((name) => {
+      const r = byName.get(name);
+      return { name, queued: r?.queued ?? 0, active: r?.active ?? 0, oldestSeconds: r?.oldest ?? 0 };
+    });
   }
 
   /** Stops taking jobs, lets running ones finish (up to `timeoutMs`), then closes the pool. */

@@ -1,15 +1,122 @@
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+
+type IntervalHistogram = ReturnType<typeof monitorEventLoopDelay>;
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** What the scrape-time gauges read; set by the app once the pool and the job queue exist. */
+export interface MetricSources {
+  pool?: { totalCount: number; idleCount: number; waitingCount: number };
+  jobs?: { depth(): Promise<{ name: string; queued: number; active: number; oldestSeconds: number }[]> };
+  openConnections?: () => number;
+}
+
 /**
- * One registry per app instance (tests build many apps in one process). Every metric is defined
- * here, once, and fed by hooks and wrappers, never by hand in a handler.
+ * Every metric dabba exports, defined once. One registry per app instance (tests build many apps in
+ * one process); values come from hooks, wrappers and scrape-time reads, never from handlers.
+ * Names follow Prometheus conventions: base units (seconds, bytes), `_total` for counters.
+ * @see https://prometheus.io/docs/practices/naming/
  */
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'dabba_' });
   const registers = [registry];
+  const sources: MetricSources = {};
+
+  // The loop's own health: delay percentiles since the last scrape, and utilisation since the last scrape.
+  const loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  let lastElu = performance.eventLoopUtilization();
+  const loopGauge = (name: string, help: string, read: (h: IntervalHistogram) => number) =>
+    new Gauge({ name, help, registers, collect() { this.set(read(loopDelay) / 1e9); } });
+  loopGauge('dabba_event_loop_delay_p50_seconds', 'Event-loop delay, median since the last scrape', (h) => h.percentile(50));
+  loopGauge('dabba_event_loop_delay_p99_seconds', 'Event-loop delay, 99th percentile since the last scrape', (h) => h.percentile(99));
+  new Gauge({
+    name: 'dabba_event_loop_delay_max_seconds',
+    help: 'Event-loop delay, maximum since the last scrape',
+    registers,
+    collect() {
+      this.set(loopDelay.max / 1e9);
+      loopDelay.reset();
+    },
+  });
+  new Gauge({
+    name: 'dabba_event_loop_utilization_ratio',
+    help: 'Share of time the event loop was busy since the last scrape (0–1)',
+    registers,
+    collect() {
+      const now = performance.eventLoopUtilization();
+      this.set(performance.eventLoopUtilization(now, lastElu).utilization);
+      lastElu = now;
+    },
+  });
+
+  new Gauge({
+    name: 'dabba_db_pool_connections',
+    help: 'PostgreSQL pool connections by state; `waiting` is queries queued for a connection',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      const pool = sources.pool;
+      if (!pool) return;
+      this.set({ state: 'total' }, pool.totalCount);
+      this.set({ state: 'idle' }, pool.idleCount);
+      this.set({ state: 'waiting' }, pool.waitingCount);
+    },
+  });
+  const jobsQueued = new Gauge({ name: 'dabba_jobs_queued', help: 'Follow-up jobs waiting per queue', labelNames: ['queue'] as const, registers });
+  const jobsActive = new Gauge({ name: 'dabba_jobs_active', help: 'Follow-up jobs running per queue', labelNames: ['queue'] as const, registers });
+  new Gauge({
+    name: 'dabba_jobs_oldest_age_seconds',
+    help: 'Age of the oldest waiting job per queue (0 when none waits)',
+    labelNames: ['queue'] as const,
+    registers,
+    async collect() {
+      const depth = await sources.jobs?.depth().catch(() => []);
+      for (const q of depth ?? []) {
+        this.set({ queue: q.name }, q.oldestSeconds);
+        jobsQueued.set({ queue: q.name }, q.queued);
+        jobsActive.set({ queue: q.name }, q.active);
+      }
+    },
+  });
+  new Gauge({
+    name: 'dabba_http_open_connections',
+    help: 'Open client connections to the API (keep-alive and live streams included)',
+    registers,
+    collect() {
+      if (sources.openConnections) this.set(sources.openConnections());
+    },
+  });
+
   return {
     registry,
+    sources,
+    httpSeconds: new Histogram({
+      name: 'dabba_http_request_duration_seconds',
+      help: 'HTTP requests by route template, method and status',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    httpInFlight: new Gauge({ name: 'dabba_http_requests_in_flight', help: 'Requests being handled now', registers }),
+    httpShed: new Counter({
+      name: 'dabba_http_shed_total',
+      help: 'Requests refused with 503 because the process was overloaded, by the limit that tripped',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    dbQuerySeconds: new Histogram({
+      name: 'dabba_db_query_duration_seconds',
+      help: 'SQL statements by outcome',
+      labelNames: ['outcome'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    loopBlocks: new Counter({
+      name: 'dabba_event_loop_blocks_total',
+      help: 'Times the event loop was blocked longer than the blocked-loop threshold',
+      registers,
+    }),
     partnerCallSeconds: new Histogram({
       name: 'dabba_partner_call_duration_seconds',
       help: 'Outside calls, retries included, by partner, operation and outcome',
@@ -41,6 +148,9 @@ export function createMetrics() {
       labelNames: ['partner'] as const,
       registers,
     }),
+    close() {
+      loopDelay.disable();
+    },
   };
 }
 

@@ -16,6 +16,7 @@ import {
 } from 'cockatiel';
 import { Pool } from 'undici';
 import type { Metrics } from '../ops/metrics.ts';
+import { inSpan, traceHeaders } from '../ops/tracing.ts';
 import { PartnerError, TransientPartnerError } from './partner-errors.ts';
 
 export interface PartnerSettings {
@@ -92,8 +93,17 @@ export class PartnerHttp {
     this.breaker.onStateChange((state) => metrics.partnerBreakerState.set({ partner: this.name }, state));
   }
 
-  /** 2xx and 4xx come back as answers; anything else is a PartnerError with its kind. */
-  async call<T>(opts: CallOptions): Promise<PartnerResponse<T>> {
+  /** 2xx and 4xx come back as answers; anything else is a PartnerError with its kind. One span per call. */
+  call<T>(opts: CallOptions): Promise<PartnerResponse<T>> {
+    return inSpan(`${this.name} ${opts.operation}`, { 'peer.service': this.name, 'dabba.operation': opts.operation }, (span) =>
+      this.#call<T>(opts).then((res) => {
+        span.setAttribute('http.response.status_code', res.status);
+        return res;
+      }),
+    );
+  }
+
+  async #call<T>(opts: CallOptions): Promise<PartnerResponse<T>> {
     const started = performance.now();
     let outcome = 'ok';
     try {
@@ -132,7 +142,7 @@ export class PartnerHttp {
       res = await this.#pool.request({
         method: opts.method,
         path: this.#prefix + opts.path,
-        headers: opts.body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: { ...traceHeaders(), ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
         signal,
       });

@@ -6,7 +6,7 @@ import type { Principal, TokenService } from '../services/token.service.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** A preHandler that admits a valid bearer token of one of the roles (any role when none given). */
+    /** An onRequest hook (authentication runs before any body is parsed or validated) that admits a valid bearer token of one of the roles (any role when none given). */
     requireRole(...roles: Role[]): (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
   }
   interface FastifyRequest {

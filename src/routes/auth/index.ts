@@ -9,7 +9,7 @@ export default async function authRoutes(app: App) {
 
   app.post('/v1/auth/login', { schema: Login }, async (req) => app.services.auth.login(req.body));
 
-  app.get('/v1/auth/me', { schema: Me, preHandler: app.requireRole() }, async (req) => {
+  app.get('/v1/auth/me', { schema: Me, onRequest: app.requireRole() }, async (req) => {
     return app.services.auth.me(req.user);
   });
 }

@@ -1,11 +1,12 @@
 import Type from 'typebox';
 import type { App } from '../../app.ts';
+import { UNSHED } from '../../plugins/observability.ts';
 
 const Health = Type.Object({ status: Type.String() });
 const Ready = Type.Object({ status: Type.String(), database: Type.Boolean(), shutting_down: Type.Boolean() });
 
 export default async function healthRoutes(app: App) {
-  app.get('/healthz', { schema: { tags: ['ops'], summary: 'The process is alive', response: { 200: Health } } }, async () => ({
+  app.get('/healthz', { config: UNSHED, schema: { tags: ['ops'], summary: 'The process is alive', response: { 200: Health } } }, async () => ({
     status: 'ok',
   }));
 

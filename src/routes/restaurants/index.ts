@@ -11,11 +11,11 @@ export default async function restaurantRoutes(app: App) {
 
   app.get('/v1/restaurants/:id/menu', { schema: GetMenu }, async (req) => restaurants.menu(req.params.id));
 
-  app.patch('/v1/restaurants/:id', { schema: PatchRestaurant, preHandler: owners }, async (req) =>
+  app.patch('/v1/restaurants/:id', { schema: PatchRestaurant, onRequest: owners }, async (req) =>
     restaurants.setOpen(req.user, req.params.id, req.body.is_open),
   );
 
-  app.patch('/v1/restaurants/:id/menu/:itemId', { schema: PatchMenuItem, preHandler: owners }, async (req) =>
+  app.patch('/v1/restaurants/:id/menu/:itemId', { schema: PatchMenuItem, onRequest: owners }, async (req) =>
     restaurants.updateMenuItem(req.user, req.params.id, req.params.itemId, req.body),
   );
 }

@@ -1,0 +1,76 @@
+import { type Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+
+export const tracer = trace.getTracer('dabba');
+
+let provider: NodeTracerProvider | undefined;
+
+/**
+ * Registers the process-wide tracer provider once: spans (and so trace ids in logs) exist whenever
+ * tracing is on; they leave the process only when an OTLP endpoint is configured.
+ * `OTEL_SDK_DISABLED=true` turns tracing off entirely (every span becomes a no-op).
+ * @see https://opentelemetry.io/docs/languages/js/instrumentation/
+ */
+export function setupTracing(opts: { endpoint?: string; enabled: boolean }) {
+  if (provider || !opts.enabled) return;
+  provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'dabba' }),
+    spanProcessors: opts.endpoint
+      ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${opts.endpoint.replace(/\/$/, '')}/v1/traces` }))]
+      : [],
+  });
+  provider.register();
+}
+
+export async function shutdownTracing() {
+  await provider?.shutdown();
+  provider = undefined;
+}
+
+/** Ids for the log line being written, when it belongs to a traced piece of work. */
+export function currentTraceIds(): { trace_id?: string; span_id?: string } {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return traceFlags === undefined || traceId === '00000000000000000000000000000000' ? {} : { trace_id: traceId, span_id: spanId };
+}
+
+/** Runs `fn` in a child span of whatever is active; the span records failure and always ends. */
+export function inSpan<T>(name: string, attributes: Record<string, string | number>, fn: (span: Span) => Promise<T>) {
+  return tracer.startActiveSpan(name, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+    try {
+      return await fn(span);
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** A finished query reported after the fact (Kysely's log hook) becomes a span with its real start time. */
+export function recordQuerySpan(sql: string, durationMs: number, failed: boolean) {
+  if (!trace.getActiveSpan()) return;
+  const end = Date.now();
+  const span = tracer.startSpan(
+    'db.query',
+    { kind: SpanKind.CLIENT, startTime: end - durationMs, attributes: { 'db.system.name': 'postgresql', 'db.query.text': sql.slice(0, 2000) } },
+    context.active(),
+  );
+  if (failed) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end(end);
+}
+
+/** W3C trace context headers for an outgoing call, so a partner's spans join the same trace. */
+export function traceHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  propagation.inject(context.active(), headers);
+  return headers;
+}
+
+export { SpanKind, SpanStatusCode, context, propagation, trace };

@@ -1,0 +1,62 @@
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import fp from 'fastify-plugin';
+import type { LoopMonitor } from '../ops/loop-monitor.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import { SpanKind, SpanStatusCode, context, propagation, trace, tracer } from '../ops/tracing.ts';
+
+/** Routes that must answer however loaded the process is: probes and the scrape. */
+export const UNSHED = { pressureHandler: () => undefined };
+
+const routeOf = (req: FastifyRequest) => req.routeOptions.url ?? 'unmatched';
+
+/**
+ * Everything an operator sees of a request, kept in one place: its span (child of the caller's
+ * `traceparent`), the latency histogram and in-flight gauge, one log line when it ends, and the
+ * loop monitor's label. Handlers do none of this themselves.
+ */
+async function observability(app: FastifyInstance, opts: { metrics: Metrics; monitor: LoopMonitor }) {
+  const { metrics, monitor } = opts;
+
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const label = `${[route.method].flat().join(',')} ${route.url}`;
+    const handler = route.handler;
+    route.handler = function timedHandler(this: unknown, req, reply) {
+      return monitor.timed(label, () => handler.call(this as FastifyInstance, req, reply));
+    };
+  });
+
+  app.addHook('onRequest', (req, reply, done) => {
+    const route = routeOf(req);
+    monitor.enter(`${req.method} ${route}`);
+    metrics.httpInFlight.inc();
+    const parent = propagation.extract(context.active(), req.headers);
+    const span = tracer.startSpan(
+      `${req.method} ${route}`,
+      { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'http.route': route, 'url.path': req.url.split('?')[0]! } },
+      parent,
+    );
+    // 'close' fires exactly once: when the response is sent, or when the client goes away first.
+    reply.raw.once('close', () => {
+      const finished = reply.raw.writableFinished;
+      const status = finished ? reply.statusCode : 499;
+      const seconds = reply.elapsedTime / 1000;
+      metrics.httpInFlight.dec();
+      metrics.httpSeconds.observe({ method: req.method, route, status_code: String(status) }, seconds);
+      span.setAttribute('http.response.status_code', status);
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+      const { traceId } = span.spanContext();
+      req.log.info(
+        { method: req.method, route, status, duration_ms: Math.round(seconds * 10_000) / 10, trace_id: traceId, ...(finished ? {} : { aborted: true }) },
+        'request',
+      );
+    });
+    context.with(trace.setSpan(parent, span), done);
+  });
+
+  app.get('/metrics', { schema: { hide: true }, config: UNSHED }, async (_req, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+}
+
+export default fp(observability, { name: 'observability' });
