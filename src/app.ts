@@ -131,7 +131,8 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
     }
     services.sweeper.start();
   }
-  monitor.start();
+  // Started once serving: start-up itself (module loading, schema compilation) blocks the loop by design.
+  app.addHook('onListen', async () => monitor.start());
 
   await app.register(problemDetails);
   await app.register(observability, { metrics, monitor });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import cluster from 'node:cluster';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -10,13 +11,15 @@ import { createDatabase } from './db/database.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded-postgres.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from './db/seed/demo-city.ts';
+import { superviseWorkers } from './cluster.ts';
 import { startServer, stopServer } from './server.ts';
 
 const USAGE = `usage: dabba <command>
 
   up        everything on this machine: embedded PostgreSQL (unless DATABASE_URL), the partner
             simulators (unless their URLs are set) and the API on PORT
-  serve     the API only (production): needs DATABASE_URL
+  serve     the API only (production): needs DATABASE_URL and the partner URLs;
+            --workers N (or WORKERS=N) runs N processes sharing the port
   migrate   apply database migrations and exit
   partners  the partner simulators only, on SIM_PORT`;
 
@@ -77,10 +80,10 @@ async function up(config: Config) {
   let embedded: EmbeddedDatabase | undefined;
   let simulators: ChildProcess | undefined;
   // Installed first, so a signal during start-up still stops whatever has started.
-  closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
+  closeWithGrace({ delay: config.shutdownTimeoutMs + 5_000, logger: false }, async ({ signal, err }) => {
     if (err) process.stderr.write(`${err.stack ?? err}\n`);
     if (signal) process.stdout.write(`\n${signal}: stopping …\n`);
-    if (app) await stopServer(app);
+    if (app) await stopServer(app, config.shutdownTimeoutMs);
     await stopChild(simulators);
     await embedded?.close();
   });
@@ -99,13 +102,17 @@ async function partners(config: Config) {
   closeWithGrace({ delay: 5_000, logger: false }, () => sim.close());
 }
 
-async function serve(config: Config) {
+async function serve(config: Config, workers: number) {
   if (!config.database.url) throw new ConfigError('Invalid configuration: DATABASE_URL must be set for `dabba serve`');
+  if (workers > 1 && cluster.isPrimary) {
+    return superviseWorkers({ ...config, workers }, [fileURLToPath(import.meta.url), 'serve']);
+  }
   const app = await startServer(config);
-  closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
+  // The drain has its own deadline (stopServer); this one only guards against a stop that hangs.
+  closeWithGrace({ delay: config.shutdownTimeoutMs + 5_000, logger: false }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'closing after an error');
     else app.log.info({ signal }, 'shutting down');
-    await stopServer(app);
+    await stopServer(app, config.shutdownTimeoutMs);
   });
 }
 
@@ -122,14 +129,17 @@ async function migrate(config: Config) {
 }
 
 async function main() {
-  const { positionals } = parseArgs({ allowPositionals: true, strict: false });
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { workers: { type: 'string' } },
+  });
   const command = positionals[0];
-  const config = loadConfig();
+  const config = loadConfig(values.workers === undefined ? process.env : { ...process.env, WORKERS: values.workers });
   switch (command) {
     case 'up':
       return up(config);
     case 'serve':
-      return serve(config);
+      return serve(config, config.workers);
     case 'migrate':
       return migrate(config);
     case 'partners':

@@ -26,8 +26,22 @@ export async function startServer(config: Config, opts: BuildOptions = {}): Prom
   }
 }
 
-/** Graceful stop: not ready at once, then Fastify stops accepting and waits for in-flight requests. */
-export async function stopServer(app: App) {
+/**
+ * Graceful stop: /readyz turns false at once; the listener stops accepting and idle keep-alive
+ * connections close; requests in flight (and the checkouts inside them) finish; then jobs stop being
+ * taken while running ones finish, and the pools close (onClose hooks in app.ts). Connections still
+ * busy after `timeoutMs` are cut so the process always ends.
+ */
+export async function stopServer(app: App, timeoutMs: number) {
   app.services.health.markShuttingDown();
-  await app.close();
+  const deadline = setTimeout(() => {
+    app.log.warn('shutdown deadline passed; closing the remaining connections');
+    app.server.closeAllConnections();
+  }, timeoutMs);
+  deadline.unref();
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(deadline);
+  }
 }
