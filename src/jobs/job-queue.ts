@@ -11,7 +11,7 @@ export interface FollowUpJob {
 const QUEUE_OPTIONS = {
   // Partner calls inside a job are bounded by their own deadlines, so a job active this long belongs
   // to a process that died: pg-boss hands it to another worker.
-  expireInSeconds: 60,
+  expireInSeconds: 30,
   retryLimit: 50,
   retryDelay: 1,
   retryBackoff: true,
@@ -32,7 +32,13 @@ export class JobQueue {
   #started = false;
 
   constructor(opts: { url: string; pollIntervalMs: number; onError: (err: Error) => void }) {
-    this.#boss = new PgBoss({ connectionString: opts.url, max: 4, application_name: 'dabba-jobs' });
+    this.#boss = new PgBoss({
+      connectionString: opts.url,
+      max: 4,
+      application_name: 'dabba-jobs',
+      // Expired jobs (their worker died) are found by the supervisor: every 10 s rather than pg-boss's 60.
+      superviseIntervalSeconds: 10,
+    });
     this.#boss.on('error', opts.onError);
     this.#pollIntervalMs = opts.pollIntervalMs;
   }

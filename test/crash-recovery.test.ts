@@ -1,0 +1,253 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { createSigner } from 'fast-jwt';
+import pg from 'pg';
+import { offset } from '../src/domain/geo.ts';
+import { CENTER, type LedgerEntry, createTestDatabase, eventually, partnerEnv, startSim } from './helper.ts';
+
+const CLI = path.resolve('src/cli.ts');
+const JWT_SECRET = 'crash-recovery-test-secret-0123456789abcdef';
+const ORDERS = 30;
+const FINAL_PAYMENT = ['voided', 'declined'];
+
+async function freePort() {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+const children: ChildProcess[] = [];
+
+function serve(env: Record<string, string>) {
+  const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  return { child, exited, output: () => output };
+}
+
+async function waitReady(base: string, proc: ReturnType<typeof serve>, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null) throw new Error(`exited early:\n${proc.output()}`);
+    if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not ready in ${ms} ms:\n${proc.output()}`);
+}
+
+function withTimeout<T>(what: string, promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+interface OrderRow {
+  id: string;
+  status: string;
+  status_reason: string | null;
+  payment_state: string;
+  authorization_id: string | null;
+  pos_state: string;
+  pos_order_id: string | null;
+}
+
+describe('crash recovery', () => {
+  it('after kill -9 mid-checkout and a restart, every order ends confirmed with one live authorisation, or failed with none', async (t) => {
+    const db = await createTestDatabase();
+    const sim = await startSim();
+    const sql = new pg.Pool({ connectionString: db.url, max: 2 });
+    sql.on('error', () => {});
+    t.after(async () => {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await sim.server.close();
+      await sql.end();
+      await db.drop();
+    });
+
+    // Slow partners, so that a kill after a few hundred milliseconds lands in the middle of checkouts.
+    await sim.set('payments', { median_ms: 800, p99_ms: 2000 });
+    await sim.set('pos', { median_ms: 800, p99_ms: 2000 });
+
+    const { rows: users } = await sql.query<{ id: string; role: string }>(
+      `INSERT INTO users (email, name, role, password_hash) VALUES
+         ('crash-customer@dabba.test', 'Crash Customer', 'customer', 'x'),
+         ('crash-owner@dabba.test', 'Crash Owner', 'restaurant', 'x')
+       RETURNING id, role`,
+    );
+    const customerId = users.find((u) => u.role === 'customer')!.id;
+    const ownerId = users.find((u) => u.role === 'restaurant')!.id;
+    const at = offset(CENTER, 45, 1);
+    const { rows: restaurants } = await sql.query<{ id: string }>(
+      `INSERT INTO restaurants (owner_id, name, cuisine, address, lat, lng, delivery_radius_km, prep_minutes, is_open, pos_integrated)
+       VALUES ($1, 'Crash Kitchen', 'Street Food', '1 Test Road', $2, $3, 8, 15, true, true) RETURNING id`,
+      [ownerId, at.lat, at.lng],
+    );
+    const restaurantId = restaurants[0]!.id;
+    const { rows: items } = await sql.query<{ id: string }>(
+      `INSERT INTO menu_items (restaurant_id, name, category, price_cents, position)
+       VALUES ($1, 'Vada Pav', 'Mains', 4000, 0), ($1, 'Misal', 'Mains', 9000, 1) RETURNING id`,
+      [restaurantId],
+    );
+    const token = createSigner({ key: JWT_SECRET, algorithm: 'HS256', iss: 'dabba', expiresIn: 3_600_000 })({
+      sub: customerId,
+      role: 'customer',
+    });
+
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const env = {
+      ...partnerEnv(sim),
+      DATABASE_URL: db.url,
+      PORT: String(port),
+      NODE_ENV: 'test',
+      JWT_SECRET,
+      SEED_DEMO: 'false',
+      PLACED_STUCK_AFTER_MS: '3000',
+      SWEEP_INTERVAL_MS: '500',
+      JOB_POLL_INTERVAL_MS: '500',
+      LOG_LEVEL: 'warn',
+      // As in testConfig(): shedding is not what this test is about, and a busy test machine must not turn the burst into 503s.
+      SHED_MAX_LOOP_DELAY_MS: '0',
+      SHED_MAX_LOOP_UTILIZATION: '0',
+      WORKERS: '1', // one process: SIGKILL must take the whole API down
+    };
+
+    // 1. Orders in flight, then the API dies without any chance to clean up.
+    const first = serve(env);
+    await waitReady(base, first);
+    const answered: { status: number; id?: string }[] = [];
+    const cutOff: unknown[] = [];
+    const order = (i: number) =>
+      fetch(`${base}/v1/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': `crash-${randomUUID()}` },
+        body: JSON.stringify({
+          restaurant_id: restaurantId,
+          items: [{ menu_item_id: items[i % items.length]!.id, quantity: 1 + (i % 3) }],
+          delivery: { ...offset(CENTER, 90, 1), address: '12 Marine Drive' },
+        }),
+        signal: AbortSignal.timeout(20_000),
+      }).then(
+        async (res) => {
+          const body = (await res.json().catch(() => ({}))) as { id?: string };
+          answered.push({ status: res.status, id: body.id });
+        },
+        (err: unknown) => cutOff.push(err),
+      );
+    // One order all the way through first, so the burst below is not slowed by a cold process.
+    await order(ORDERS);
+    const fired = Date.now();
+    const requests = Array.from({ length: ORDERS }, (_, i) => order(i));
+    // Kill once checkouts are under way: a few hundred milliseconds in, when the gateway has started authorising.
+    await new Promise((r) => setTimeout(r, 300));
+    const authorisedBefore = (await sim.ledger()).filter((e) => e.kind === 'authorize').length;
+    while (Date.now() - fired < 1_000) {
+      if ((await sim.ledger()).filter((e) => e.kind === 'authorize').length >= authorisedBefore + 2) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    first.child.kill('SIGKILL');
+    const [, signal] = await withTimeout('the killed process', first.exited, 10_000);
+    assert.equal(signal, 'SIGKILL');
+    await withTimeout('the cut-off requests', Promise.all(requests), 10_000);
+
+    const { rows: atCrash } = await sql.query<OrderRow>('SELECT * FROM orders');
+    const midFlow = atCrash.filter((o) => o.status === 'placed');
+    assert.ok(atCrash.length >= 5, `only ${atCrash.length} orders reached the database before the kill; answers ${JSON.stringify(answered)}, ${cutOff.length} cut off:\n${first.output()}`);
+    assert.ok(midFlow.length >= 1, 'the kill interrupted no checkout, so this test proves nothing; the partners are too fast');
+    const authorizedAtCrash = (await sim.ledger()).filter((e) => e.kind === 'authorize' && e.outcome === 'authorized');
+    const orphaned = midFlow.filter((o) => authorizedAtCrash.some((e) => e.order_id === o.id));
+
+    // 2. The same command again: the sweeper and the durable jobs must settle everything.
+    const { rows: clock } = await sql.query<{ now: Date }>('SELECT now()');
+    const restartedAt = clock[0]!.now;
+    const second = serve(env);
+    try {
+      await waitReady(base, second);
+      await eventually(
+        'no order placed, and every failed order compensated',
+        async () => {
+          const { rows } = await sql.query<{ unsettled: number }>(
+            `SELECT count(*)::int AS unsettled FROM orders
+              WHERE status = 'placed'
+                 OR (status IN ('payment_failed', 'rejected', 'cancelled')
+                     AND (payment_state NOT IN ('voided', 'declined') OR pos_state IN ('pending', 'unknown', 'accepted')))`,
+          );
+          return rows[0]!.unsettled === 0;
+        },
+        45_000,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}\n${second.output()}`);
+      });
+
+      const { rows: orders } = await sql.query<OrderRow>('SELECT * FROM orders ORDER BY created_at');
+      const ledger = await sim.ledger();
+      const { orders: tickets } = (await sim.control('GET', '/pos/orders')) as {
+        orders: { order_id: string; pos_order_id: string | null; status: string }[];
+      };
+      const byOrder = (entries: LedgerEntry[], id: string) => entries.filter((e) => e.order_id === id);
+
+      for (const o of atCrash) assert.ok(orders.some((x) => x.id === o.id), `order ${o.id} was lost in the restart`);
+      const { rows: late } = await sql.query('SELECT id FROM orders WHERE created_at >= $1', [restartedAt]);
+      assert.deepEqual(late, [], 'no order appeared after the restart');
+      for (const order of orders) {
+        const entries = byOrder(ledger, order.id);
+        const authorizations = entries.filter((e) => e.kind === 'authorize' && e.outcome === 'authorized');
+        const ids = new Set(authorizations.map((e) => e.authorization_id));
+        const voided = new Set(entries.filter((e) => e.kind === 'void' && e.outcome === 'voided').map((e) => e.authorization_id));
+        const live = tickets.filter((t) => t.order_id === order.id && t.status === 'accepted');
+        const about = `${order.id} (${order.status}/${order.payment_state}/${order.pos_state}): ${JSON.stringify(entries)}`;
+
+        assert.ok(ids.size <= 1, `two authorisations with different ids for ${about}`);
+        assert.equal(entries.filter((e) => e.kind === 'capture').length, 0, `nothing is captured: ${about}`);
+        if (order.status === 'confirmed') {
+          assert.equal(order.payment_state, 'authorized', about);
+          assert.equal(authorizations.filter((e) => !e.replay).length, 1, `one authorisation for ${about}`);
+          assert.equal(order.authorization_id, [...ids][0], about);
+          assert.equal(voided.size, 0, `a confirmed order's authorisation was voided: ${about}`);
+          assert.equal(live.length, 1, `one live POS ticket for ${about}`);
+          assert.equal(live[0]!.pos_order_id, order.pos_order_id, about);
+        } else {
+          assert.ok(['payment_failed', 'rejected'].includes(order.status), `unexpected status: ${about}`);
+          assert.ok(FINAL_PAYMENT.includes(order.payment_state), about);
+          for (const id of ids) assert.ok(voided.has(id), `authorisation ${id} left live for ${about}`);
+          assert.equal(live.length, 0, `a POS ticket left live for ${about}`);
+        }
+      }
+      for (const { status, id } of answered) {
+        if (status !== 200 && status !== 201) continue;
+        assert.ok(id && orders.some((o) => o.id === id), `the client was told about order ${id}, which does not exist`);
+      }
+      for (const o of midFlow) {
+        const now = orders.find((x) => x.id === o.id)!;
+        assert.notEqual(now.status, 'placed');
+      }
+      t.diagnostic(
+        `${orders.length} orders, ${midFlow.length} mid-checkout at the kill (${orphaned.length} already authorised at the gateway), ` +
+          `${answered.filter((a) => a.status < 300).length} answered before it, ${cutOff.length} cut off; after the restart ` +
+          `${orders.filter((o) => o.status === 'confirmed').length} confirmed, ${orders.filter((o) => o.status !== 'confirmed').length} failed`,
+      );
+
+      // 3. A graceful stop of the survivor.
+      second.child.kill('SIGTERM');
+      const [code] = await withTimeout('SIGTERM', second.exited, 20_000);
+      assert.equal(code, 0, second.output());
+    } finally {
+      if (second.child.exitCode === null && second.child.signalCode === null) second.child.kill('SIGKILL');
+    }
+  });
+});
