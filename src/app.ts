@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from './config.ts';
 import { createDatabase, type Db } from './db/database.ts';
@@ -52,7 +52,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
   setupTracing(config.tracing);
   const app = Fastify({
     // One line per request, written by the observability plugin when the request ends.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     logger: {
       level: config.logLevel,
       stream: opts.logStream,

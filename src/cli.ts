@@ -21,7 +21,8 @@ const USAGE = `usage: dabba <command>
   serve     the API only (production): needs DATABASE_URL and the partner URLs;
             --workers N (or WORKERS=N) runs N processes sharing the port
   migrate   apply database migrations and exit
-  partners  the partner simulators only, on SIM_PORT`;
+  partners  the partner simulators only, on SIM_PORT
+  bench     the benchmark: --scenario feed|order|shed (default all), --quick`;
 
 /** DATABASE_URL when given; otherwise the embedded PostgreSQL under DABBA_DATA_DIR. */
 async function database(config: Config): Promise<{ config: Config; embedded?: EmbeddedDatabase }> {
@@ -131,7 +132,7 @@ async function migrate(config: Config) {
 async function main() {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { workers: { type: 'string' } },
+    options: { workers: { type: 'string' }, scenario: { type: 'string' }, quick: { type: 'boolean' } },
   });
   const command = positionals[0];
   const config = loadConfig(values.workers === undefined ? process.env : { ...process.env, WORKERS: values.workers });
@@ -144,6 +145,15 @@ async function main() {
       return migrate(config);
     case 'partners':
       return partners(config);
+    case 'bench': {
+      const all = ['feed', 'order', 'shed'] as const;
+      const scenario = values.scenario;
+      if (scenario !== undefined && !all.includes(scenario as (typeof all)[number])) {
+        throw new ConfigError(`Invalid option: --scenario must be one of ${all.join(', ')} (got "${scenario}")`);
+      }
+      const { bench } = await import('../bench/run.ts');
+      return bench({ scenarios: scenario ? [scenario as (typeof all)[number]] : [...all], quick: values.quick === true });
+    }
     default:
       process.stderr.write(`${USAGE}\n`);
       process.exitCode = command ? 2 : 0;

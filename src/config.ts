@@ -26,7 +26,7 @@ export const EnvSchema = Type.Object({
   PARTNER_MAX_QUEUE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 2048 }),
   PARTNER_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 10_000, default: 128 }),
   PARTNER_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 10, default: 3 }),
-  PARTNER_BREAKER_THRESHOLD: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  PARTNER_BREAKER_THRESHOLD: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
   PARTNER_BREAKER_HALF_OPEN_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 5_000 }),
   ORDER_FLOW_DEADLINE_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 3_000 }),
   TABLET_ACCEPT_TIMEOUT_MS: Type.Integer({ minimum: 1_000, maximum: 3_600_000, default: 300_000 }),

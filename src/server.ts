@@ -3,6 +3,7 @@ import { build, type BuildOptions } from './app.ts';
 import type { Config } from './config.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { seedDemoCity } from './db/seed/demo-city.ts';
+import { shutdownTracing } from './ops/tracing.ts';
 
 /**
  * Starts the API: build → migrate (under an advisory lock) → seed an empty development database →
@@ -44,4 +45,8 @@ export async function stopServer(app: App, timeoutMs: number) {
   } finally {
     clearTimeout(deadline);
   }
+  // Spans still batched (the last requests, the drain itself) are exported before the process exits;
+  // bounded, so an unreachable collector cannot hold the exit up.
+  const flushed = new Promise((resolve) => setTimeout(resolve, 2_000).unref());
+  await Promise.race([shutdownTracing().catch(() => {}), flushed]);
 }

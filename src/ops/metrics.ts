@@ -63,22 +63,26 @@ export function createMetrics() {
       this.set({ state: 'waiting' }, pool.waitingCount);
     },
   });
-  const jobsQueued = new Gauge({ name: 'dabba_jobs_queued', help: 'Follow-up jobs waiting per queue', labelNames: ['queue'] as const, registers });
-  const jobsActive = new Gauge({ name: 'dabba_jobs_active', help: 'Follow-up jobs running per queue', labelNames: ['queue'] as const, registers });
-  new Gauge({
-    name: 'dabba_jobs_oldest_age_seconds',
-    help: 'Age of the oldest waiting job per queue (0 when none waits)',
-    labelNames: ['queue'] as const,
-    registers,
-    async collect() {
-      const depth = await sources.jobs?.depth().catch(() => []);
-      for (const q of depth ?? []) {
-        this.set({ queue: q.name }, q.oldestSeconds);
-        jobsQueued.set({ queue: q.name }, q.queued);
-        jobsActive.set({ queue: q.name }, q.active);
-      }
-    },
-  });
+  // prom-client collects every metric at once, so the three job gauges share one query per scrape
+  // (each awaits it in its own collect; setting one gauge from another's collect lags a scrape behind).
+  let depthRead: ReturnType<NonNullable<MetricSources['jobs']>['depth']> | undefined;
+  const jobDepth = () =>
+    (depthRead ??= (sources.jobs?.depth() ?? Promise.resolve([])).catch(() => []).finally(() => {
+      depthRead = undefined;
+    }));
+  const jobGauge = (name: string, help: string, read: (q: { queued: number; active: number; oldestSeconds: number }) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['queue'] as const,
+      registers,
+      async collect() {
+        for (const q of await jobDepth()) this.set({ queue: q.name }, read(q));
+      },
+    });
+  jobGauge('dabba_jobs_queued', 'Follow-up jobs waiting per queue', (q) => q.queued);
+  jobGauge('dabba_jobs_active', 'Follow-up jobs running per queue', (q) => q.active);
+  jobGauge('dabba_jobs_oldest_age_seconds', 'Age of the oldest waiting job per queue (0 when none waits)', (q) => q.oldestSeconds);
   new Gauge({
     name: 'dabba_http_open_connections',
     help: 'Open client connections to the API (keep-alive and live streams included)',

@@ -2,7 +2,7 @@ import {
   BrokenCircuitError,
   BulkheadRejectedError,
   type CircuitBreakerPolicy,
-  ConsecutiveBreaker,
+  CountBreaker,
   ExponentialBackoff,
   type IPolicy,
   TaskCancelledError,
@@ -78,7 +78,13 @@ export class PartnerHttp {
     this.#bulkhead = bulkhead(settings.maxInFlight, settings.maxQueued);
     this.breaker = circuitBreaker(transient, {
       halfOpenAfter: settings.breakerHalfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(settings.breakerThreshold),
+      // Opens when half of the recent attempts failed, once there are enough of them to judge: a partner
+      // answering thousands of calls a second is not "down" because a handful timed out in a row.
+      breaker: new CountBreaker({
+        threshold: 0.5,
+        size: Math.max(100, settings.breakerThreshold),
+        minimumNumberOfCalls: settings.breakerThreshold,
+      }),
     });
     this.#policy = wrap(
       this.#bulkhead,
@@ -87,7 +93,10 @@ export class PartnerHttp {
         backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 800 }),
       }),
       this.breaker,
-      timeout(settings.attemptTimeoutMs, TimeoutStrategy.Aggressive),
+      // Cooperative: the attempt's own abort surfaces as TransientPartnerError('timeout') (see #attempt), so a
+      // timed-out attempt is retried and counts against the breaker. Aggressive rejected first with a
+      // TaskCancelledError that neither the retry nor the breaker handle: a hanging partner never tripped it.
+      timeout(settings.attemptTimeoutMs, TimeoutStrategy.Cooperative),
     );
     metrics.partnerBreakerState.set({ partner: this.name }, 0);
     this.breaker.onStateChange((state) => metrics.partnerBreakerState.set({ partner: this.name }, state));

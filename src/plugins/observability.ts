@@ -36,8 +36,10 @@ async function observability(app: FastifyInstance, opts: { metrics: Metrics; mon
       parent,
     );
     // 'close' fires exactly once: when the response is sent, or when the client goes away first.
+    // writableEnded (the whole response was handed over), not writableFinished: app.inject's response
+    // never reports itself flushed, which made every injected request look aborted (499).
     reply.raw.once('close', () => {
-      const finished = reply.raw.writableFinished;
+      const finished = reply.raw.writableEnded;
       const status = finished ? reply.statusCode : 499;
       const seconds = reply.elapsedTime / 1000;
       metrics.httpInFlight.dec();
@@ -45,9 +47,11 @@ async function observability(app: FastifyInstance, opts: { metrics: Metrics; mon
       span.setAttribute('http.response.status_code', status);
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
-      const { traceId } = span.spanContext();
+      // With tracing off the span is a no-op whose trace id is all zeros: no id then, as in currentTraceIds.
+      const spanContext = span.spanContext();
+      const traceId = trace.isSpanContextValid(spanContext) ? { trace_id: spanContext.traceId } : {};
       req.log.info(
-        { method: req.method, route, status, duration_ms: Math.round(seconds * 10_000) / 10, trace_id: traceId, ...(finished ? {} : { aborted: true }) },
+        { method: req.method, route, status, duration_ms: Math.round(seconds * 10_000) / 10, ...traceId, ...(finished ? {} : { aborted: true }) },
         'request',
       );
     });

@@ -1,0 +1,279 @@
+/**
+ * `npm run bench` / `dabba bench [--scenario feed|order|shed] [--quick]`: starts PostgreSQL (DATABASE_URL
+ * or embedded), the partner simulators, the API and the bare baseline, each in its own process, then
+ * drives every scenario against both from a separate load process on loopback, and writes
+ * bench/results/latest.json, a dated copy and the concurrency chart.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os, { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { expectedFanOutMs, littleBound, type PartnerLatency } from './little.ts';
+import type { LoadJob, LoadResult } from './load.ts';
+import { cpuMs, freePort, machineCpuMs, pidsNamed, runNode, type Started, startNode, withPeakRss } from './processes.ts';
+import { type BenchRun, type LevelResult, formatTable, targets, updateReadme, writeReport } from './report.ts';
+
+const CENTER = { lat: 19.076, lng: 72.8777 };
+const JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0123';
+type Server = 'dabba' | 'baseline';
+
+export interface BenchOptions {
+  scenarios: ('feed' | 'order' | 'shed')[];
+  quick: boolean;
+}
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+async function database(): Promise<{ url: string; close(): Promise<void> }> {
+  const name = 'dabba_bench';
+  if (process.env.DATABASE_URL) {
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const u = new URL(process.env.DATABASE_URL);
+    u.pathname = `/${name}`;
+    return { url: u.toString(), close: async () => {} };
+  }
+  const dir = await mkdtemp(path.join(tmpdir(), 'dabba-bench-pg-'));
+  const embedded = await startEmbeddedPostgres({ dataDir: dir, port: await freePort(), database: name });
+  return {
+    url: embedded.url,
+    close: async () => {
+      await embedded.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+interface Stage {
+  sim: Started;
+  api: Started;
+  baseline: Started;
+  urls: Record<Server, string>;
+  token: string;
+  menu: { restaurant_id: string; menu_item_id: string }[];
+  latency: Record<string, PartnerLatency>;
+}
+
+async function startStage(dbUrl: string): Promise<Stage> {
+  const simPort = await freePort();
+  const sim = await startNode(['src/cli.ts', 'partners'], { SIM_PORT: String(simPort) }, /listening on/);
+  const base = `http://127.0.0.1:${simPort}`;
+  const partners = {
+    PAYMENTS_URL: `${base}/payments`,
+    POS_URL: `${base}/pos`,
+    ETA_URL: `${base}/eta`,
+    NOTIFY_URL: `${base}/notify`,
+    CATALOG_URL: `${base}/catalog`,
+  };
+  const [apiPort, basePort] = [await freePort(), await freePort()];
+  const api = await startNode(
+    ['src/cli.ts', 'serve'],
+    { ...partners, DATABASE_URL: dbUrl, PORT: String(apiPort), JWT_SECRET, LOG_LEVEL: 'warn', NODE_ENV: 'development', SEED_DEMO: 'true' },
+    new URL(`http://127.0.0.1:${apiPort}/readyz`),
+  );
+  const baseline = await startNode(['bench/baselines/bare.server.ts'], { ...partners, DATABASE_URL: dbUrl, PORT: String(basePort) }, /baseline listening/);
+  const urls = { dabba: `http://127.0.0.1:${apiPort}`, baseline: `http://127.0.0.1:${basePort}` };
+
+  const login = await fetch(`${urls.dabba}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'customer@dabba.test', password: 'dabba-demo' }),
+  });
+  const { token } = (await login.json()) as { token: string };
+  const nearby = (await (await fetch(`${urls.dabba}/v1/restaurants?lat=${CENTER.lat}&lng=${CENTER.lng}&limit=50`)).json()) as {
+    items: { id: string; pos_integrated: boolean; delivery_radius_km: number; distance_km: number }[];
+  };
+  const menu: Stage['menu'] = [];
+  // POS-integrated restaurants whose range covers the whole jittered delivery area: every order runs the full checkout.
+  for (const r of nearby.items.filter((r) => r.pos_integrated && r.delivery_radius_km - r.distance_km > 2)) {
+    const m = (await (await fetch(`${urls.dabba}/v1/restaurants/${r.id}/menu`)).json()) as { items: { id: string; price_cents: number }[] };
+    for (const item of m.items.filter((i) => i.price_cents < 400_000).slice(0, 3)) menu.push({ restaurant_id: r.id, menu_item_id: item.id });
+  }
+  const settings = (await (await fetch(`${base}/_sim/partners`)).json()) as Record<string, PartnerLatency>;
+  const latency = (settings as { partners?: Record<string, PartnerLatency> }).partners ?? settings;
+  return { sim, api, baseline, urls, token, menu, latency };
+}
+
+async function loopDelayP99(url: string): Promise<number | null> {
+  const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
+  const value = /^dabba_event_loop_delay_p99_seconds (\S+)$/m.exec(text)?.[1];
+  return value === undefined ? null : Math.round(Number(value) * 100_000) / 100;
+}
+
+interface RunSpec {
+  scenario: LevelResult['scenario'];
+  kind: LoadJob['kind'];
+  connections: number;
+  durationS: number;
+  overallRate?: number;
+  boundLatencyMs: number;
+}
+
+const loadCpu = { ms: 0 };
+
+/**
+ * Waits until a server answers one feed request promptly: a server without bounded queues (the
+ * baseline) is still working off the previous level's backlog after its clients have gone.
+ */
+async function settle(url: string) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const started = performance.now();
+    const ok = await fetch(`${url}/v1/feed?lat=${CENTER.lat}&lng=${CENTER.lng}`, { signal: AbortSignal.timeout(5_000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok && performance.now() - started < 1_500) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  log(`  ${url} did not settle within 60 s`);
+}
+
+async function runLevel(stage: Stage, server: Server, spec: RunSpec): Promise<LevelResult> {
+  const pid = server === 'dabba' ? stage.api.pid : stage.baseline.pid;
+  const url = stage.urls[server];
+  if (server === 'dabba') await loopDelayP99(url);
+  const job: LoadJob = {
+    url,
+    kind: spec.kind,
+    connections: spec.connections,
+    durationS: spec.durationS,
+    overallRate: spec.overallRate,
+    token: stage.token,
+    menu: stage.menu,
+    center: CENTER,
+  };
+  await settle(url);
+  const cpuBefore = await cpuMs(pid);
+  const { value: out, peakMb } = await withPeakRss(pid, async () =>
+    JSON.parse(await runNode(['bench/load.ts', JSON.stringify(job)], (spec.durationS + 60) * 1000)) as LoadResult,
+  );
+  loadCpu.ms += out.cpu_ms;
+  const cpu = (await cpuMs(pid)) - cpuBefore;
+  const total = Object.values(out.status_counts).reduce((a, b) => a + b, 0);
+  const result: LevelResult = {
+    scenario: spec.scenario,
+    mode: spec.overallRate ? 'open' : 'closed',
+    server,
+    connections: spec.connections,
+    rps: Math.round((out.ok / out.duration_s) * 10) / 10,
+    p50_ms: out.p50_ms,
+    p99_ms: out.p99_ms,
+    p999_ms: out.p999_ms,
+    errors: out.errors,
+    rss_mb: Math.round(peakMb * 10) / 10,
+    cpu_ms_per_request: out.ok ? Math.round((cpu / out.ok) * 1000) / 1000 : 0,
+    offered_rps: spec.overallRate ?? null,
+    loop_delay_p99_ms: server === 'dabba' ? await loopDelayP99(url) : null,
+    bound_rps: Math.round(littleBound(spec.connections, spec.boundLatencyMs)),
+    duration_s: out.duration_s,
+    ...(spec.scenario === 'shed' ? { shed_share: total ? (out.status_counts['503'] ?? 0) / total : 0 } : {}),
+  };
+  log(`  ${server.padEnd(8)} ${spec.scenario}/${result.mode} c=${spec.connections}${spec.overallRate ? ` rate=${spec.overallRate}` : ''}: ${result.rps} rps, p99 ${result.p99_ms} ms, errors ${JSON.stringify(result.errors)}`);
+  return result;
+}
+
+const peak = (results: LevelResult[], server: Server, scenario: string) =>
+  Math.max(0, ...results.filter((r) => r.server === server && r.scenario === scenario && r.mode === 'closed').map((r) => r.rps));
+
+export async function runBench(opts: BenchOptions): Promise<BenchRun> {
+  const duration = opts.quick ? 2 : 10;
+  const started_at = new Date().toISOString();
+  log(`dabba bench (${opts.quick ? 'quick' : 'full'}): ${opts.scenarios.join(', ')}`);
+  const db = await database();
+  let stage: Stage | undefined;
+  const results: LevelResult[] = [];
+  try {
+    stage = await startStage(db.url);
+    const l = stage.latency;
+    const feedMs = expectedFanOutMs([...Array(10).fill(l.catalog!), ...Array(10).fill(l.eta!)]);
+    const orderMs = expectedFanOutMs([l.payments!, l.pos!, l.eta!]);
+    log(`expected partner latency: feed ${feedMs.toFixed(0)} ms, order ${orderMs.toFixed(0)} ms`);
+
+    const cpuStart = { machine: await machineCpuMs(), api: await cpuMs(stage.api.pid), baseline: await cpuMs(stage.baseline.pid), sim: await cpuMs(stage.sim.pid) };
+    const pgPids = await pidsNamed('postgres');
+    const pgStart = (await Promise.all(pgPids.map(cpuMs))).reduce((a, b) => a + b, 0);
+    // Warm-up (not recorded): JIT, connection pools and caches on both servers.
+    for (const server of ['dabba', 'baseline'] as const) {
+      await runLevel(stage, server, { scenario: 'sweep', kind: 'feed', connections: 100, durationS: opts.quick ? 2 : 5, boundLatencyMs: feedMs });
+      await runLevel(stage, server, { scenario: 'sweep', kind: 'order', connections: 20, durationS: 1, boundLatencyMs: orderMs });
+    }
+
+    const wants = new Set(opts.scenarios);
+    if (wants.has('feed') || wants.has('shed')) {
+      const levels = opts.quick ? [10, 100, 1000] : [10, 100, 1000, 5000];
+      for (const connections of levels) {
+        for (const server of ['dabba', 'baseline'] as const) {
+          results.push(await runLevel(stage, server, { scenario: 'feed', kind: 'feed', connections, durationS: duration, boundLatencyMs: feedMs }));
+        }
+      }
+    }
+    if (wants.has('feed')) {
+      const basePeak = peak(results, 'baseline', 'feed');
+      for (const share of opts.quick ? [0.8] : [0.5, 0.8]) {
+        const rate = Math.max(10, Math.round(basePeak * share));
+        const connections = Math.max(100, Math.ceil((rate * feedMs * 4) / 1000));
+        for (const server of ['dabba', 'baseline'] as const) {
+          results.push(await runLevel(stage, server, { scenario: 'feed', kind: 'feed', connections, durationS: duration, overallRate: rate, boundLatencyMs: feedMs }));
+        }
+      }
+    }
+    if (wants.has('order')) {
+      for (const connections of opts.quick ? [100] : [100, 1000]) {
+        for (const server of ['dabba', 'baseline'] as const) {
+          results.push(await runLevel(stage, server, { scenario: 'order', kind: 'order', connections, durationS: duration, boundLatencyMs: orderMs }));
+        }
+      }
+    }
+    if (wants.has('shed')) {
+      const capacity = Math.max(peak(results, 'dabba', 'feed'), 10);
+      const rate = Math.round(capacity * 3);
+      const connections = Math.min(8000, Math.max(200, Math.ceil((rate * feedMs * 4) / 1000)));
+      results.push(await runLevel(stage, 'dabba', { scenario: 'shed', kind: 'feed', connections, durationS: duration, overallRate: rate, boundLatencyMs: feedMs }));
+    }
+
+    const machine = (await machineCpuMs()) - cpuStart.machine;
+    const pgCpu = (await Promise.all(pgPids.map(cpuMs))).reduce((a, b) => a + b, 0) - pgStart;
+    const share = (ms: number) => Math.round((ms / machine) * 1000) / 1000;
+    const run: BenchRun = {
+      started_at,
+      quick: opts.quick,
+      machine: {
+        cpus: os.cpus()[0]?.model ?? 'unknown',
+        cores: os.availableParallelism(),
+        memory_gb: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        os: `${os.type()} ${os.release()}`,
+        note: 'load generator, simulators, API, baseline and PostgreSQL share these cores',
+      },
+      cpu_shares: [
+        { process: 'api', cpu_share: share((await cpuMs(stage.api.pid)) - cpuStart.api) },
+        { process: 'baseline', cpu_share: share((await cpuMs(stage.baseline.pid)) - cpuStart.baseline) },
+        { process: 'simulators', cpu_share: share((await cpuMs(stage.sim.pid)) - cpuStart.sim) },
+        { process: 'load', cpu_share: share(loadCpu.ms) },
+        { process: 'postgres', cpu_share: share(pgCpu) },
+      ],
+      results,
+    };
+    return run;
+  } finally {
+    await stage?.api.stop();
+    await stage?.baseline.stop();
+    await stage?.sim.stop();
+    await db.close();
+  }
+}
+
+export async function bench(opts: BenchOptions) {
+  const run = await runBench(opts);
+  log('');
+  log(formatTable(run));
+  for (const t of targets(run)) log(`${t.met === null ? '—' : t.met ? 'met ' : 'MISS'}  ${t.name}: ${t.measured} (target ${t.target})`);
+  const files = await writeReport(run);
+  const readme = await updateReadme(run);
+  log(`\nwrote ${files.latest}, ${files.dated}, ${files.svg}${readme ? ' and bench/README.md' : ''}`);
+}
