@@ -30,7 +30,14 @@ export async function startNode(args: string[], env: Record<string, string>, rea
     };
     if (ready instanceof URL) {
       const poll = setInterval(() => {
-        void fetch(ready).then((r) => r.ok && (clearInterval(poll), resolve()), () => {});
+        void fetch(ready).then(
+          (r) => {
+            if (!r.ok) return;
+            clearInterval(poll);
+            resolve();
+          },
+          () => {},
+        );
       }, 200);
       child.once('exit', () => clearInterval(poll));
     }
