@@ -1,5 +1,5 @@
 /** The stated performance targets, evaluated on a run. */
-import { type BenchRun, type LevelResult, type Target, compactErrors, fmt, levelKey, pct, ratio, round } from './report-rows.ts';
+import { type BenchRun, type LevelResult, type Target, compactErrors, fmt, levelKey, pct } from './report-rows.ts';
 
 function select(
   run: BenchRun,
