@@ -2,24 +2,16 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { once } from 'node:events';
 import { createTestDatabase } from './helper.ts';
+import { freePort } from '../bench/processes.ts';
 
 const CLI = path.resolve('src/cli.ts');
 const external = process.env.DABBA_TEST_MODE === 'external';
 
-async function freePort() {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 function run(args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, [CLI, ...args], {

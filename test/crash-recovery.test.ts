@@ -2,27 +2,19 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { createSigner } from 'fast-jwt';
 import pg from 'pg';
 import { offset } from '../src/domain/geo.ts';
 import { CENTER, type LedgerEntry, createTestDatabase, eventually, partnerEnv, startSim } from './helper.ts';
+import { freePort } from '../bench/processes.ts';
 
 const CLI = path.resolve('src/cli.ts');
 const JWT_SECRET = 'crash-recovery-test-secret-0123456789abcdef';
 const ORDERS = 30;
 const FINAL_PAYMENT = ['voided', 'declined'];
 
-async function freePort() {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 const children: ChildProcess[] = [];
 
