@@ -15,7 +15,6 @@ const JWT_SECRET = 'crash-recovery-test-secret-0123456789abcdef';
 const ORDERS = 30;
 const FINAL_PAYMENT = ['voided', 'declined'];
 
-
 const children: ChildProcess[] = [];
 
 function serve(env: Record<string, string>) {
@@ -177,7 +176,7 @@ describe('crash recovery', () => {
             `SELECT count(*)::int AS unsettled FROM orders
               WHERE status = 'placed'
                  OR (status IN ('payment_failed', 'rejected', 'cancelled')
-                     AND (payment_state NOT IN ('voided', 'declined') OR pos_state IN ('pending', 'unknown', 'accepted')))`,
+                     AND (payment_state NOT IN ('voided', 'declined') OR pos_state IN ('none', 'pending', 'unknown', 'accepted')))`,
           );
           return rows[0]!.unsettled === 0;
         },

@@ -6,6 +6,21 @@ import type { OrderTransitions } from './order-transitions.ts';
 
 type Outcome<T> = PromiseSettledResult<T>;
 
+export interface CheckoutOrder {
+  id: string;
+  version: number;
+  total_cents: number;
+  currency: string;
+  restaurant_id: string;
+  restaurant_lat: number;
+  restaurant_lng: number;
+  prep_minutes: number;
+  pos_integrated: boolean;
+  delivery_lat: number;
+  delivery_lng: number;
+  items: { menu_item_id: string; quantity: number }[];
+}
+
 function describeFailure(result: PromiseRejectedResult): string {
   const kind = (result.reason as { kind?: string }).kind;
   return kind ?? 'error';
@@ -30,12 +45,10 @@ export class CheckoutService {
     this.#deadlineMs = deps.deadlineMs;
   }
 
-  async run(orderId: string): Promise<void> {
-    const order = await this.#orders.forFulfilment(orderId);
-    if (!order || order.status !== 'placed' || order.payment_state !== 'pending') return;
+  /** Runs for an order just inserted as `placed`, with what the insert already knew (no re-read). */
+  async run(order: CheckoutOrder): Promise<void> {
     const signal = AbortSignal.timeout(this.#deadlineMs);
     const pos = order.pos_integrated;
-    if (pos) await this.#orders.recordPartnerState(order.id, { pos_state: 'pending' });
 
     const [payment, submission, eta] = await Promise.allSettled([
       this.#partners.payments.authorize({ id: order.id, totalCents: order.total_cents, currency: order.currency }, signal),

@@ -36,7 +36,7 @@ export class FollowUpsService {
 
   async capture(job: FollowUpJob) {
     const order = await this.#orders.forFulfilment(job.orderId);
-    if (!order || order.status !== 'delivered' || order.payment_state === 'captured') return;
+    if (order?.status !== 'delivered' || order.payment_state === 'captured') return;
     if (order.payment_state !== 'authorized' || !order.authorization_id) {
       this.#log.error({ orderId: order.id, paymentState: order.payment_state }, 'delivered order has no authorisation to capture');
       return;
@@ -93,7 +93,8 @@ export class FollowUpsService {
 
   async #cancelAtPos(order: Fulfilment, signal: AbortSignal) {
     let posOrderId = order.pos_order_id;
-    if (order.pos_state === 'pending' || order.pos_state === 'unknown') {
+    // 'none' on a POS restaurant: checkout died before it recorded the submission, which may have gone out.
+    if (order.pos_state === 'none' || order.pos_state === 'pending' || order.pos_state === 'unknown') {
       const replay = await this.#partners.pos.submit({ id: order.id, restaurantId: order.restaurant_id, items: order.items }, signal);
       if (!replay.ok) {
         await this.#orders.recordPartnerState(order.id, { pos_state: 'rejected' });

@@ -37,7 +37,7 @@ export function createServices({ db, config, partners, jobs, log }: Deps) {
     tokens,
     auth: new AuthService(users, tokens),
     restaurants: new RestaurantService(restaurants),
-    orders: new OrderService({ db, orders, restaurants, users, transitions, checkout }),
+    orders: new OrderService({ orders, restaurants, users, transitions, checkout }),
     feed: new FeedService({ restaurants, partners, deadlineMs: config.feed.deadlineMs, count: config.feed.restaurants }),
     followUps: new FollowUpsService({ orders, partners, log }),
     sweeper: new OrderSweeper({

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { Db } from '../db/database.ts';
+import { createHash, randomUUID } from 'node:crypto';
 import type { OrderRepository } from '../db/repositories/order.repository.ts';
 import type { RestaurantRepository } from '../db/repositories/restaurant.repository.ts';
 import type { UserRepository } from '../db/repositories/user.repository.ts';
@@ -36,7 +35,6 @@ function canonicalJson(value: unknown): string {
 const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
 
 export class OrderService {
-  readonly #db: Db;
   readonly #orders: OrderRepository;
   readonly #restaurants: RestaurantRepository;
   readonly #users: UserRepository;
@@ -44,14 +42,12 @@ export class OrderService {
   readonly #checkout: CheckoutService;
 
   constructor(deps: {
-    db: Db;
     orders: OrderRepository;
     restaurants: RestaurantRepository;
     users: UserRepository;
     transitions: OrderTransitions;
     checkout: CheckoutService;
   }) {
-    this.#db = deps.db;
     this.#orders = deps.orders;
     this.#restaurants = deps.restaurants;
     this.#users = deps.users;
@@ -62,10 +58,15 @@ export class OrderService {
   /** Returns the order and whether it was created now (false: a replay of the same Idempotency-Key). */
   async place(who: Principal, input: PlaceOrderInput, idempotencyKey: string) {
     const requestHash = createHash('sha256').update(canonicalJson(input)).digest('base64url');
-    const earlier = await this.#replay(who, idempotencyKey, requestHash);
+    const ids = input.items.map((i) => i.menu_item_id);
+    // The replay check and the two reads that validation needs go out together: one round trip.
+    const [earlier, restaurant, menuRows] = await Promise.all([
+      this.#replay(who, idempotencyKey, requestHash),
+      this.#restaurants.findById(input.restaurant_id),
+      this.#restaurants.menuItems(input.restaurant_id, ids),
+    ]);
     if (earlier) return { order: earlier, created: false };
 
-    const restaurant = await this.#restaurants.findById(input.restaurant_id);
     if (!restaurant) throw unprocessable('The restaurant does not exist.', [field('restaurant_id', 'no such restaurant')]);
     if (!restaurant.is_open) throw unprocessable('The restaurant is closed.', [field('restaurant_id', 'closed')]);
     const distance = distanceKm(restaurant, input.delivery);
@@ -75,9 +76,7 @@ export class OrderService {
         [field('delivery', 'outside the delivery range')],
       );
     }
-
-    const ids = input.items.map((i) => i.menu_item_id);
-    const menu = new Map((await this.#restaurants.menuItems(restaurant.id, ids)).map((m) => [m.id, m]));
+    const menu = new Map(menuRows.map((m) => [m.id, m]));
     const problems: FieldError[] = [];
     input.items.forEach((line, i) => {
       const item = menu.get(line.menu_item_id);
@@ -90,42 +89,38 @@ export class OrderService {
     // Prices come from the database alone; whatever the client believed a dish cost is ignored.
     const lines = input.items.map((l) => ({ ...l, item: menu.get(l.menu_item_id)! }));
     const price = priceOrder(lines.map((l) => ({ unitPriceCents: l.item.price_cents, quantity: l.quantity })), distance);
+    const id = randomUUID();
     try {
-      const id = await this.#db.transaction().execute((tx) =>
-        this.#orders.insert(
-          tx,
-          {
-            customer_id: who.id,
-            restaurant_id: restaurant.id,
-            courier_id: null,
-            status: 'placed',
-            currency: CURRENCY,
-            subtotal_cents: price.subtotalCents,
-            delivery_fee_cents: price.deliveryFeeCents,
-            total_cents: price.totalCents,
-            delivery_lat: input.delivery.lat,
-            delivery_lng: input.delivery.lng,
-            delivery_address: input.delivery.address,
-            distance_km: Math.round(distance * 1000) / 1000,
-            notes: input.notes ?? null,
-            status_reason: null,
-            eta_minutes: null,
-            idempotency_key: idempotencyKey,
-            request_hash: requestHash,
-          },
-          lines.map((l, i) => ({
-            menu_item_id: l.menu_item_id,
-            name: l.item.name,
-            unit_price_cents: l.item.price_cents,
-            quantity: l.quantity,
-            line_total_cents: price.lineTotals[i]!,
-          })),
-          who,
-        ),
+      await this.#orders.insert(
+        {
+          id,
+          customer_id: who.id,
+          restaurant_id: restaurant.id,
+          courier_id: null,
+          status: 'placed',
+          currency: CURRENCY,
+          subtotal_cents: price.subtotalCents,
+          delivery_fee_cents: price.deliveryFeeCents,
+          total_cents: price.totalCents,
+          delivery_lat: input.delivery.lat,
+          delivery_lng: input.delivery.lng,
+          delivery_address: input.delivery.address,
+          distance_km: Math.round(distance * 1000) / 1000,
+          notes: input.notes ?? null,
+          status_reason: null,
+          eta_minutes: null,
+          idempotency_key: idempotencyKey,
+          request_hash: requestHash,
+        },
+        lines.map((l, i) => ({
+          menu_item_id: l.menu_item_id,
+          name: l.item.name,
+          unit_price_cents: l.item.price_cents,
+          quantity: l.quantity,
+          line_total_cents: price.lineTotals[i]!,
+        })),
+        who,
       );
-      // Checkout is not tied to this request: a customer who hangs up still gets a decided order.
-      await this.#checkout.run(id);
-      return { order: (await this.#orders.findVisible(id, who))!, created: true };
     } catch (err) {
       // Two requests with one key raced; the unique index let exactly one insert through.
       if (!isUniqueViolation(err)) throw err;
@@ -133,6 +128,22 @@ export class OrderService {
       if (!winner) throw err;
       return { order: winner, created: false };
     }
+    // Checkout is not tied to this request: a customer who hangs up still gets a decided order.
+    await this.#checkout.run({
+      id,
+      version: 1,
+      total_cents: price.totalCents,
+      currency: CURRENCY,
+      restaurant_id: restaurant.id,
+      restaurant_lat: restaurant.lat,
+      restaurant_lng: restaurant.lng,
+      prep_minutes: restaurant.prep_minutes,
+      pos_integrated: restaurant.pos_integrated,
+      delivery_lat: input.delivery.lat,
+      delivery_lng: input.delivery.lng,
+      items: input.items,
+    });
+    return { order: (await this.#orders.findVisible(id, who))!, created: true };
   }
 
   async #replay(who: Principal, key: string, requestHash: string) {

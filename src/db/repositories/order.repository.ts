@@ -113,17 +113,19 @@ export class OrderRepository {
   }
 
   /** Inserts the order, its lines and its first event; the caller provides the transaction. */
-  async insert(tx: Executor, order: NewOrder, items: Omit<OrderItem, 'line'>[], actor: { id: string; role: ActorRole }) {
-    const { id } = await tx.insertInto('orders').values(order).returning('id').executeTakeFirstOrThrow();
-    await tx
-      .insertInto('order_items')
-      .values(items.map((item, i) => ({ ...item, order_id: id, line: i + 1 })))
-      .execute();
-    await tx
+  /**
+   * Inserts the order, its lines and its first event as one statement (data-modifying CTEs), so it is
+   * atomic without a transaction and costs one round trip. The id is chosen here so every part can
+   * name it; foreign keys are checked at the end of the statement, when the order row exists.
+   */
+  async insert(order: NewOrder & { id: string }, items: Omit<OrderItem, 'line'>[], actor: { id: string; role: ActorRole }) {
+    await this.db
+      .with('o', (db) => db.insertInto('orders').values(order).returning('id'))
+      .with('i', (db) => db.insertInto('order_items').values(items.map((item, i) => ({ ...item, order_id: order.id, line: i + 1 }))).returning('line'))
       .insertInto('order_events')
-      .values({ order_id: id, from_status: null, to_status: order.status, actor_id: actor.id, actor_role: actor.role })
+      .values({ order_id: order.id, from_status: null, to_status: order.status, actor_id: actor.id, actor_role: actor.role })
       .execute();
-    return id;
+    return order.id;
   }
 
   /**
