@@ -36,7 +36,6 @@ export function createPartners(config: Config, metrics: Metrics) {
     eta: new EtaClient(http('eta')),
     notify: new NotifyClient(http('notify')),
     catalog: new CatalogClient(http('catalog')),
-    breakers: () => Object.fromEntries(https.map((h) => [h.name, h.breaker.state])),
     close: () => Promise.all(https.map((h) => h.close())).then(() => undefined),
   };
 }

@@ -15,10 +15,6 @@ export class HealthService {
     this.#shuttingDown = true;
   }
 
-  get shuttingDown() {
-    return this.#shuttingDown;
-  }
-
   async readiness() {
     const database = await Promise.race([
       sql`SELECT 1`.execute(this.#db).then(

@@ -241,13 +241,4 @@ export class OrderRepository {
       .limit(opts.limit)
       .execute();
   }
-
-  events(orderId: string) {
-    return this.db
-      .selectFrom('order_events')
-      .select(['from_status', 'to_status', 'actor_id', 'actor_role', 'reason', 'created_at'])
-      .where('order_id', '=', orderId)
-      .orderBy('id')
-      .execute();
-  }
 }
