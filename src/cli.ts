@@ -109,6 +109,8 @@ async function serve(config: Config, workers: number) {
     return superviseWorkers({ ...config, workers }, [fileURLToPath(import.meta.url), 'serve']);
   }
   const app = await startServer(config);
+  // Under `--workers`, the primary counts a worker as started once it listens.
+  process.send?.('ready');
   // The drain has its own deadline (stopServer); this one only guards against a stop that hangs.
   closeWithGrace({ delay: config.shutdownTimeoutMs + 5_000, logger: false }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'closing after an error');

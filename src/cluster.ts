@@ -3,9 +3,6 @@ import { once } from 'node:events';
 import pino from 'pino';
 import type { Config } from './config.ts';
 
-/** A worker that dies this soon after starting is failing to boot; respawning it would only spin. */
-const MIN_UPTIME_MS = 5_000;
-
 /**
  * `dabba serve --workers N`: N API processes on one machine sharing the port (the primary hands
  * out connections). A worker that dies is logged and replaced; SIGTERM/SIGINT reach every worker,
@@ -15,20 +12,23 @@ export async function superviseWorkers(config: Config, entry: string[]) {
   const log = pino({ level: config.logLevel, base: { pid: process.pid, role: 'primary' } });
   cluster.setupPrimary({ exec: entry[0], args: entry.slice(1) });
   let stopping = false;
-  const started = new Map<number, number>();
+  // A worker is "ready" once it listens (it says so); one that dies before that cannot boot, and
+  // respawning it would only spin.
+  const ready = new Set<number>();
 
   const fork = () => {
     const worker = cluster.fork({ WORKERS: '1' });
-    started.set(worker.id, Date.now());
+    worker.on('message', (message) => {
+      if (message === 'ready') ready.add(worker.id);
+    });
     worker.on('exit', (code, signal) => onExit(worker, code, signal));
   };
 
   const onExit = (worker: Worker, code: number | null, signal: string | null) => {
-    const uptime = Date.now() - (started.get(worker.id) ?? 0);
-    started.delete(worker.id);
+    const wasReady = ready.delete(worker.id);
     if (stopping) return;
-    log.error({ worker: worker.process.pid, code, signal, uptime_ms: uptime }, 'API worker died');
-    if (uptime < MIN_UPTIME_MS) {
+    log.error({ worker: worker.process.pid, code, signal, was_ready: wasReady }, 'API worker died');
+    if (!wasReady) {
       log.fatal('a worker died while starting; stopping instead of respawning');
       void stop('SIGTERM', 1);
       return;

@@ -12,7 +12,7 @@ export default async function healthRoutes(app: App) {
 
   app.get(
     '/readyz',
-    { schema: { tags: ['ops'], summary: 'Ready for traffic: database reachable, not shutting down', response: { 200: Ready, 503: Ready } } },
+    { config: UNSHED, schema: { tags: ['ops'], summary: 'Ready for traffic: database reachable, not shutting down', response: { 200: Ready, 503: Ready } } },
     async (_req, reply) => {
       const state = await app.services.health.readiness();
       return reply.code(state.status === 'ready' ? 200 : 503).send(state);
