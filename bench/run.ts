@@ -4,19 +4,13 @@
  * drives every scenario against both from a separate load process on loopback, and writes
  * bench/results/latest.json, a dated copy and the concurrency chart.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os, { tmpdir } from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
-import { expectedFanOutMs, littleBound, type PartnerLatency } from './little.ts';
+import os from 'node:os';
+import { expectedFanOutMs, littleBound } from './little.ts';
 import type { LoadJob, LoadResult } from './load.ts';
-import { cpuMs, freePort, machineCpuMs, pidsNamed, runNode, type Started, startNode, withPeakRss } from './processes.ts';
+import { cpuMs, machineCpuMs, pidsNamed, runNode, withPeakRss } from './processes.ts';
+import { CENTER, type Server, type Stage, database, startStage } from './stage.ts';
 import { type BenchRun, type LevelResult, formatTable, targets, updateReadme, writeReport } from './report.ts';
 
-const CENTER = { lat: 19.076, lng: 72.8777 };
-const JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0123';
-type Server = 'dabba' | 'baseline';
 
 export interface BenchOptions {
   scenarios: ('feed' | 'order' | 'shed')[];
@@ -24,79 +18,6 @@ export interface BenchOptions {
 }
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
-
-async function database(): Promise<{ url: string; close(): Promise<void> }> {
-  const name = 'dabba_bench';
-  if (process.env.DATABASE_URL) {
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const u = new URL(process.env.DATABASE_URL);
-    u.pathname = `/${name}`;
-    return { url: u.toString(), close: async () => {} };
-  }
-  const dir = await mkdtemp(path.join(tmpdir(), 'dabba-bench-pg-'));
-  const embedded = await startEmbeddedPostgres({ dataDir: dir, port: await freePort(), database: name });
-  return {
-    url: embedded.url,
-    close: async () => {
-      await embedded.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-interface Stage {
-  sim: Started;
-  api: Started;
-  baseline: Started;
-  urls: Record<Server, string>;
-  token: string;
-  menu: { restaurant_id: string; menu_item_id: string }[];
-  latency: Record<string, PartnerLatency>;
-}
-
-async function startStage(dbUrl: string): Promise<Stage> {
-  const simPort = await freePort();
-  const sim = await startNode(['src/cli.ts', 'partners'], { SIM_PORT: String(simPort) }, /listening on/);
-  const base = `http://127.0.0.1:${simPort}`;
-  const partners = {
-    PAYMENTS_URL: `${base}/payments`,
-    POS_URL: `${base}/pos`,
-    ETA_URL: `${base}/eta`,
-    NOTIFY_URL: `${base}/notify`,
-    CATALOG_URL: `${base}/catalog`,
-  };
-  const [apiPort, basePort] = [await freePort(), await freePort()];
-  const api = await startNode(
-    ['src/cli.ts', 'serve'],
-    { ...partners, DATABASE_URL: dbUrl, PORT: String(apiPort), JWT_SECRET, LOG_LEVEL: 'warn', NODE_ENV: 'development', SEED_DEMO: 'true' },
-    new URL(`http://127.0.0.1:${apiPort}/readyz`),
-  );
-  const baseline = await startNode(['bench/baselines/bare.server.ts'], { ...partners, DATABASE_URL: dbUrl, PORT: String(basePort) }, /baseline listening/);
-  const urls = { dabba: `http://127.0.0.1:${apiPort}`, baseline: `http://127.0.0.1:${basePort}` };
-
-  const login = await fetch(`${urls.dabba}/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: 'customer@dabba.test', password: 'dabba-demo' }),
-  });
-  const { token } = (await login.json()) as { token: string };
-  const nearby = (await (await fetch(`${urls.dabba}/v1/restaurants?lat=${CENTER.lat}&lng=${CENTER.lng}&limit=50`)).json()) as {
-    items: { id: string; pos_integrated: boolean; delivery_radius_km: number; distance_km: number }[];
-  };
-  const menu: Stage['menu'] = [];
-  // POS-integrated restaurants whose range covers the whole jittered delivery area: every order runs the full checkout.
-  for (const r of nearby.items.filter((r) => r.pos_integrated && r.delivery_radius_km - r.distance_km > 2)) {
-    const m = (await (await fetch(`${urls.dabba}/v1/restaurants/${r.id}/menu`)).json()) as { items: { id: string; price_cents: number }[] };
-    for (const item of m.items.filter((i) => i.price_cents < 400_000).slice(0, 3)) menu.push({ restaurant_id: r.id, menu_item_id: item.id });
-  }
-  const settings = (await (await fetch(`${base}/_sim/partners`)).json()) as Record<string, PartnerLatency>;
-  const latency = (settings as { partners?: Record<string, PartnerLatency> }).partners ?? settings;
-  return { sim, api, baseline, urls, token, menu, latency };
-}
 
 async function loopDelayP99(url: string): Promise<number | null> {
   const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');

@@ -22,7 +22,8 @@ const USAGE = `usage: dabba <command>
             --workers N (or WORKERS=N) runs N processes sharing the port
   migrate   apply database migrations and exit
   partners  the partner simulators only, on SIM_PORT
-  bench     the benchmark: --scenario feed|order|shed (default all), --quick`;
+  bench     the benchmark: --scenario feed|order|shed (default all) or overhead (tracing and
+            loop-monitor cost), --quick`;
 
 /** DATABASE_URL when given; otherwise the embedded PostgreSQL under DABBA_DATA_DIR. */
 async function database(config: Config): Promise<{ config: Config; embedded?: EmbeddedDatabase }> {
@@ -150,8 +151,12 @@ async function main() {
     case 'bench': {
       const all = ['feed', 'order', 'shed'] as const;
       const scenario = values.scenario;
+      if (scenario === 'overhead') {
+        const { overhead } = await import('../bench/overhead.ts');
+        return overhead(values.quick === true);
+      }
       if (scenario !== undefined && !all.includes(scenario as (typeof all)[number])) {
-        throw new ConfigError(`Invalid option: --scenario must be one of ${all.join(', ')} (got "${scenario}")`);
+        throw new ConfigError(`Invalid option: --scenario must be one of ${[...all, 'overhead'].join(', ')} (got "${scenario}")`);
       }
       const { bench } = await import('../bench/run.ts');
       return bench({ scenarios: scenario ? [scenario as (typeof all)[number]] : [...all], quick: values.quick === true });
