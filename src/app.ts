@@ -79,6 +79,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
   const { db, pool } = createDatabase({
     url: config.database.url,
     max: config.database.poolMax,
+    waitMs: config.database.poolWaitMs,
     onQuery: (durationMs, sql, failed) => {
       metrics.dbQuerySeconds.observe({ outcome: failed ? 'error' : 'ok' }, durationMs / 1000);
       recordQuerySpan(sql, durationMs, failed);
@@ -134,7 +135,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
   // Started once serving: start-up itself (module loading, schema compilation) blocks the loop by design.
   app.addHook('onListen', async () => monitor.start());
 
-  await app.register(problemDetails);
+  await app.register(problemDetails, { retryAfterSeconds: config.shedding.retryAfterSeconds });
   await app.register(observability, { metrics, monitor });
   await app.register(loadShedding, { limits: config.shedding, metrics });
   await app.register(authentication, { tokens: app.services.tokens });

@@ -13,6 +13,7 @@ export const EnvSchema = Type.Object({
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://[^\\s]+$' })),
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 500, default: 20 }),
+  DATABASE_POOL_WAIT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 5_000 }),
   EMBEDDED_PG_PORT: Port(54329),
   DABBA_DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   NATS_URL: Type.Optional(Type.String({ pattern: '^nats://[^\\s]+$' })),
@@ -101,6 +102,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
     database: {
       url: e.DATABASE_URL,
       poolMax: e.DATABASE_POOL_MAX,
+      poolWaitMs: e.DATABASE_POOL_WAIT_MS,
       embeddedPort: e.EMBEDDED_PG_PORT,
     },
     dataDir: path.resolve(e.DABBA_DATA_DIR),

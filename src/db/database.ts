@@ -13,6 +13,8 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 export interface DatabaseOptions {
   url: string;
   max: number;
+  /** How long a query may wait for a free connection before it fails as overload. */
+  waitMs?: number;
   /** Called once per executed statement: query counters in tests, latency metrics in production. */
   onQuery?: (durationMs: number, sql: string, failed: boolean) => void;
 }
@@ -22,7 +24,7 @@ export function createDatabase(opts: DatabaseOptions) {
     connectionString: opts.url,
     max: opts.max,
     idleTimeoutMillis: 30_000,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: opts.waitMs ?? 5_000,
     // A stuck statement must not hold a connection forever; request deadlines are shorter still.
     statement_timeout: 15_000,
     application_name: 'dabba',
@@ -36,4 +38,13 @@ export function createDatabase(opts: DatabaseOptions) {
       : undefined,
   });
   return { db, pool };
+}
+
+/**
+ * True when a query gave up waiting for a pool connection (pg-pool's own error): the database is
+ * saturated, which callers should see as overload (503, retry later), not as a fault.
+ * @see https://node-postgres.com/apis/pool#new-pool
+ */
+export function isPoolExhausted(err: unknown): boolean {
+  return err instanceof Error && err.message === 'timeout exceeded when trying to connect';
 }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { isPoolExhausted } from '../db/database.ts';
 import { AppError, type FieldError } from '../errors.ts';
 
 interface ValidationIssue {
@@ -35,8 +36,25 @@ const TITLES: Record<number, string> = {
  * client, and nothing of a 5xx's internals (no stack, no SQL) on the wire.
  * @see https://www.rfc-editor.org/rfc/rfc9457
  */
-async function problemDetails(app: FastifyInstance) {
+async function problemDetails(app: FastifyInstance, opts: { retryAfterSeconds: number }) {
   app.setErrorHandler((err: FastifyError & Partial<AppError>, req, reply) => {
+    if (isPoolExhausted(err)) {
+      // Every connection stayed busy for the whole wait: overload, answered like load shedding.
+      req.log.warn('no database connection within the pool wait; answering 503');
+      void reply
+        .code(503)
+        .header('retry-after', String(opts.retryAfterSeconds))
+        .type('application/problem+json')
+        .serializer(JSON.stringify)
+        .send({
+          type: 'https://dabba.dev/problems/overloaded',
+          title: 'Service unavailable',
+          status: 503,
+          detail: `The database is saturated; retry after ${opts.retryAfterSeconds} s.`,
+          instance: req.url,
+        });
+      return;
+    }
     let status = err instanceof AppError ? err.status : (err.statusCode ?? 500);
     if (status < 400 || status > 599) status = 500;
     const body: Record<string, unknown> = {

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { setup } from './helper.ts';
+
+// One connection and a short wait, so the test can occupy the whole pool.
+const ctx = await setup({ env: { DATABASE_POOL_MAX: '1', DATABASE_POOL_WAIT_MS: '200' }, background: false });
+const nearby = '/v1/restaurants?lat=19.076&lng=72.8777';
+
+describe('a saturated database pool', () => {
+  it('answers 503 with Retry-After and a problem body, never a 500, and recovers once a connection frees', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const holding = ctx.app.db.transaction().execute(async (tx) => {
+      await sql`SELECT 1`.execute(tx);
+      await held;
+    });
+    await sleep(50);
+
+    const refused = await ctx.app.inject(nearby);
+    release();
+    await holding;
+
+    assert.equal(refused.statusCode, 503, refused.body);
+    assert.match(String(refused.headers['content-type']), /^application\/problem\+json/);
+    assert.equal(refused.headers['retry-after'], '2');
+    const problem = refused.json();
+    assert.equal(problem.type, 'https://dabba.dev/problems/overloaded');
+    assert.equal(problem.status, 503);
+    assert.doesNotMatch(refused.body, /timeout exceeded|SELECT/);
+
+    const served = await ctx.app.inject(nearby);
+    assert.equal(served.statusCode, 200);
+  });
+});
