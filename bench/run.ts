@@ -120,7 +120,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
     const pgStart = (await Promise.all(pgPids.map(cpuMs))).reduce((a, b) => a + b, 0);
     // Warm-up (not recorded): JIT, connection pools and caches on both servers.
     for (const server of ['dabba', 'baseline'] as const) {
-      await runLevel(stage, server, { scenario: 'sweep', kind: 'feed', connections: 100, durationS: opts.quick ? 2 : 5, boundLatencyMs: feedMs });
+      await runLevel(stage, server, { scenario: 'sweep', kind: 'feed', connections: 100, durationS: opts.quick ? 1 : 5, boundLatencyMs: feedMs });
       await runLevel(stage, server, { scenario: 'sweep', kind: 'order', connections: 20, durationS: 1, boundLatencyMs: orderMs });
     }
 
