@@ -6,13 +6,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createSigner } from 'fast-jwt';
 import type pg from 'pg';
 import { offset } from '../src/domain/geo.ts';
 import { CENTER } from './helper.ts';
+import { freePort } from '../bench/processes.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Prometheus text format
@@ -145,14 +145,7 @@ export function orderPayload(world: SeededWorld) {
 
 const CLI = path.resolve('src/cli.ts');
 
-export async function freePort() {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
+export { freePort };
 
 export interface CliProcess {
   child: ChildProcess;
