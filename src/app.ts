@@ -137,7 +137,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
 
   await app.register(problemDetails, { retryAfterSeconds: config.shedding.retryAfterSeconds });
   await app.register(observability, { metrics, monitor });
-  await app.register(loadShedding, { limits: config.shedding, metrics });
+  await app.register(loadShedding, { limits: config.shedding, metrics, dbWaiting: () => pool.waitingCount });
   await app.register(authentication, { tokens: app.services.tokens });
   app.addSchema(Problem);
   await app.register(openapi);

@@ -46,6 +46,7 @@ export const EnvSchema = Type.Object({
   // goodput in the benchmark (bench/README.md), while the delay limit catches real queueing.
   SHED_MAX_LOOP_UTILIZATION: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
   SHED_MAX_HEAP_BYTES: Type.Integer({ minimum: 0, default: 0 }),
+  SHED_MAX_DB_WAITING: Type.Integer({ minimum: 0, maximum: 100_000, default: 50 }),
   SHED_RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 2 }),
   BLOCKED_LOOP_THRESHOLD_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 100 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
@@ -141,6 +142,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
       maxEventLoopUtilization: e.SHED_MAX_LOOP_UTILIZATION,
       // 0: 90% of V8's heap limit, so a process sheds before it would die of an out-of-memory error.
       maxHeapUsedBytes: e.SHED_MAX_HEAP_BYTES || Math.floor(getHeapStatistics().heap_size_limit * 0.9),
+      maxDbWaiting: e.SHED_MAX_DB_WAITING,
       retryAfterSeconds: e.SHED_RETRY_AFTER_SECONDS,
     },
     blockedLoopThresholdMs: e.BLOCKED_LOOP_THRESHOLD_MS,

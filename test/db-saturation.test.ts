@@ -36,3 +36,42 @@ describe('a saturated database pool', () => {
     assert.equal(served.statusCode, 200);
   });
 });
+
+describe('shedding on the database queue', async () => {
+  // A long pool wait, so requests queue for the connection instead of timing out.
+  const busy = await setup({
+    env: { DATABASE_POOL_MAX: '1', DATABASE_POOL_WAIT_MS: '10000', SHED_MAX_DB_WAITING: '2' },
+    background: false,
+  });
+
+  it('refuses new requests with 503 while more queries wait for a connection than the limit, then recovers', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const holding = busy.app.db.transaction().execute(async (tx) => {
+      await sql`SELECT 1`.execute(tx);
+      await held;
+    });
+    await sleep(50);
+    // Three queued queries: over the limit of two.
+    const queued = [1, 2, 3].map(() => busy.app.inject(nearby));
+    await sleep(300);
+
+    const refused = await busy.app.inject(nearby);
+    const health = await busy.app.inject('/healthz');
+    release();
+    await holding;
+    const served = await Promise.all(queued);
+
+    assert.equal(refused.statusCode, 503, refused.body);
+    assert.equal(refused.json().type, 'https://dabba.dev/problems/overloaded');
+    assert.match(refused.json().detail, /waiting for a database connection/);
+    assert.ok(refused.headers['retry-after']);
+    assert.equal(health.statusCode, 200, 'probes are never shed');
+    assert.deepEqual(served.map((r) => r.statusCode), [200, 200, 200], 'requests already accepted are served');
+
+    await sleep(300);
+    assert.equal((await busy.app.inject(nearby)).statusCode, 200);
+  });
+});

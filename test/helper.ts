@@ -48,6 +48,7 @@ export function testConfig(url: string, env: Record<string, string> = {}): Confi
     SEED_DEMO: 'false',
     SHED_MAX_LOOP_DELAY_MS: '0',
     SHED_MAX_LOOP_UTILIZATION: '0',
+    SHED_MAX_DB_WAITING: '0',
     ...env,
   });
 }

@@ -79,7 +79,7 @@ describe('load shedding', () => {
       assert.equal(problem.status, 503);
       assert.equal(problem.type, 'https://dabba.dev/problems/overloaded');
       assert.equal(typeof problem.title, 'string');
-      assert.match(String(problem.detail), /overloaded \(eventLoopDelay: [\d.]+\)/);
+      assert.match(String(problem.detail), /overloaded \(event-loop delay [\d.]+ ms\)/);
     }
   });
 

@@ -63,6 +63,7 @@ describe('graceful shutdown of `dabba serve`', () => {
       LOG_LEVEL: 'info',
       SHED_MAX_LOOP_DELAY_MS: '0',
       SHED_MAX_LOOP_UTILIZATION: '0',
+      SHED_MAX_DB_WAITING: '0',
       SHUTDOWN_TIMEOUT_MS: '10000',
       ...env,
     });

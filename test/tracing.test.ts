@@ -176,6 +176,7 @@ describe('distributed tracing over OTLP', () => {
       // Not about shedding: a cold start's loop lag must not turn the order into a 503.
       SHED_MAX_LOOP_DELAY_MS: '0',
       SHED_MAX_LOOP_UTILIZATION: '0',
+      SHED_MAX_DB_WAITING: '0',
       ...env,
     });
     processes.push(proc);

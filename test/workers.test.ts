@@ -60,6 +60,7 @@ describe('`dabba serve --workers 2`', () => {
       LOG_LEVEL: 'info',
       SHED_MAX_LOOP_DELAY_MS: '0',
       SHED_MAX_LOOP_UTILIZATION: '0',
+      SHED_MAX_DB_WAITING: '0',
     });
     const running = proc;
     const lines = () => parseJsonLines(running.output());
