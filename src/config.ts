@@ -46,7 +46,9 @@ export const EnvSchema = Type.Object({
   // goodput in the benchmark (bench/README.md), while the delay limit catches real queueing.
   SHED_MAX_LOOP_UTILIZATION: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
   SHED_MAX_HEAP_BYTES: Type.Integer({ minimum: 0, default: 0 }),
-  SHED_MAX_DB_WAITING: Type.Integer({ minimum: 0, maximum: 100_000, default: 50 }),
+  // 0 = off. As an all-or-nothing gate it protects accepted latency at a fixed offered rate but lets
+  // closed-loop clients that ignore Retry-After collapse goodput (bench/README.md, findings).
+  SHED_MAX_DB_WAITING: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
   SHED_RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 2 }),
   BLOCKED_LOOP_THRESHOLD_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 100 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
