@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { createSigner } from 'fast-jwt';
 import type pg from 'pg';
 import { offset } from '../src/domain/geo.ts';
-import { CENTER } from './helper.ts';
+import { CENTER, type Sim, partnerEnv } from './helper.ts';
 import { freePort } from '../bench/processes.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -211,6 +211,26 @@ export async function exitWithin(proc: CliProcess, ms: number) {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * What a spawned `dabba serve` gets here: loopback, the test's database and simulators, and no load
+ * shedding (these tests are not about it, and a cold start's loop lag must not turn requests into 503s).
+ */
+export function serveEnv(port: number, databaseUrl: string, sim: Sim, extra: Record<string, string> = {}) {
+  return {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    ...partnerEnv(sim),
+    SEED_DEMO: 'false',
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: 'info',
+    SHED_MAX_LOOP_DELAY_MS: '0',
+    SHED_MAX_LOOP_UTILIZATION: '0',
+    SHED_MAX_DB_WAITING: '0',
+    ...extra,
+  };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

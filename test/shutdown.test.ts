@@ -3,11 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { Agent } from 'undici';
-import { type Sim, createTestDatabase, partnerEnv, startSim } from './helper.ts';
+import { type Sim, createTestDatabase, startSim } from './helper.ts';
 import {
   type CliProcess,
   type SeededWorld,
-  TEST_JWT_SECRET,
   exitWithin,
   freePort,
   orderPayload,
@@ -15,6 +14,7 @@ import {
   seedWorld,
   sleep,
   waitReady,
+  serveEnv,
 } from './ops.helper.ts';
 
 interface Outcome {
@@ -53,20 +53,7 @@ describe('graceful shutdown of `dabba serve`', () => {
 
   async function serve(env: Record<string, string> = {}) {
     const port = await freePort();
-    const proc = runCli(['serve'], {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: databaseUrl,
-      ...partnerEnv(sim),
-      SEED_DEMO: 'false',
-      JWT_SECRET: TEST_JWT_SECRET,
-      LOG_LEVEL: 'info',
-      SHED_MAX_LOOP_DELAY_MS: '0',
-      SHED_MAX_LOOP_UTILIZATION: '0',
-      SHED_MAX_DB_WAITING: '0',
-      SHUTDOWN_TIMEOUT_MS: '10000',
-      ...env,
-    });
+    const proc = runCli(['serve'], serveEnv(port, databaseUrl, sim, { SHUTDOWN_TIMEOUT_MS: '10000', ...env }));
     processes.push(proc);
     const base = `http://127.0.0.1:${port}`;
     await waitReady(base, proc);

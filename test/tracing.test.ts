@@ -5,11 +5,10 @@ import { type IncomingMessage, createServer } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { type Sim, createTestDatabase, eventually, partnerEnv, startSim } from './helper.ts';
+import { type Sim, createTestDatabase, eventually, startSim } from './helper.ts';
 import {
   type CliProcess,
   type SeededWorld,
-  TEST_JWT_SECRET,
   exitWithin,
   freePort,
   orderPayload,
@@ -18,6 +17,7 @@ import {
   seedWorld,
   sleep,
   waitReady,
+  serveEnv,
 } from './ops.helper.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -165,20 +165,7 @@ describe('distributed tracing over OTLP', () => {
 
   async function serve(env: Record<string, string>) {
     const port = await freePort();
-    const proc = runCli(['serve'], {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: databaseUrl,
-      ...partnerEnv(sim),
-      SEED_DEMO: 'false',
-      JWT_SECRET: TEST_JWT_SECRET,
-      LOG_LEVEL: 'info',
-      // Not about shedding: a cold start's loop lag must not turn the order into a 503.
-      SHED_MAX_LOOP_DELAY_MS: '0',
-      SHED_MAX_LOOP_UTILIZATION: '0',
-      SHED_MAX_DB_WAITING: '0',
-      ...env,
-    });
+    const proc = runCli(['serve'], serveEnv(port, databaseUrl, sim, env));
     processes.push(proc);
     const base = `http://127.0.0.1:${port}`;
     await waitReady(base, proc);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { type Sim, createTestDatabase, eventually, partnerEnv, startSim } from './helper.ts';
-import { type CliProcess, TEST_JWT_SECRET, exitWithin, freePort, parseJsonLines, runCli, sleep, waitReady } from './ops.helper.ts';
+import { type Sim, createTestDatabase, eventually, startSim } from './helper.ts';
+import { type CliProcess, exitWithin, freePort, parseJsonLines, runCli, sleep, waitReady, serveEnv } from './ops.helper.ts';
 
 /** One GET on a connection of its own, so the primary hands each request to the next worker. */
 function getOnNewConnection(url: string): Promise<number> {
@@ -50,18 +50,7 @@ describe('`dabba serve --workers 2`', () => {
     drop = db.drop;
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    proc = runCli(['serve', '--workers', '2'], {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: db.url,
-      ...partnerEnv(sim),
-      SEED_DEMO: 'false',
-      JWT_SECRET: TEST_JWT_SECRET,
-      LOG_LEVEL: 'info',
-      SHED_MAX_LOOP_DELAY_MS: '0',
-      SHED_MAX_LOOP_UTILIZATION: '0',
-      SHED_MAX_DB_WAITING: '0',
-    });
+    proc = runCli(['serve', '--workers', '2'], serveEnv(port, db.url, sim));
     const running = proc;
     const lines = () => parseJsonLines(running.output());
     const listening = () =>
