@@ -75,3 +75,17 @@ describe('shedding on the database queue', async () => {
     assert.equal((await busy.app.inject(nearby)).statusCode, 200);
   });
 });
+
+describe('PostgreSQL refusing connections', () => {
+  it('is answered as overload (503), not as a fault', async () => {
+    const { isPoolExhausted } = await import('../src/db/database.ts');
+    const refused = Object.assign(new Error('sorry, too many clients already'), { code: '53300' });
+    const starting = Object.assign(new Error('the database system is starting up'), { code: '57P03' });
+    const syntax = Object.assign(new Error('syntax error'), { code: '42601' });
+    assert.equal(isPoolExhausted(refused), true);
+    assert.equal(isPoolExhausted(starting), true);
+    assert.equal(isPoolExhausted(new Error('timeout exceeded when trying to connect')), true);
+    assert.equal(isPoolExhausted(syntax), false);
+    assert.equal(isPoolExhausted('53300'), false);
+  });
+});

@@ -49,6 +49,8 @@ export function testConfig(url: string, env: Record<string, string> = {}): Confi
     SHED_MAX_LOOP_DELAY_MS: '0',
     SHED_MAX_LOOP_UTILIZATION: '0',
     SHED_MAX_DB_WAITING: '0',
+    // Files run two at a time, several apps each, and a stock PostgreSQL allows 100 connections.
+    DATABASE_POOL_MAX: '8',
     ...env,
   });
 }

@@ -41,10 +41,14 @@ export function createDatabase(opts: DatabaseOptions) {
 }
 
 /**
- * True when a query gave up waiting for a pool connection (pg-pool's own error): the database is
- * saturated, which callers should see as overload (503, retry later), not as a fault.
- * @see https://node-postgres.com/apis/pool#new-pool
+ * True when the database cannot take this query now: it waited past the pool's limit for a
+ * connection (pg-pool's own error), or PostgreSQL refused a new connection (too many clients,
+ * 53300) or is not accepting them yet (starting or stopping, 57P03). Callers should see overload
+ * (503, retry later), not a fault.
+ * @see https://www.postgresql.org/docs/current/errcodes-appendix.html
  */
 export function isPoolExhausted(err: unknown): boolean {
-  return err instanceof Error && err.message === 'timeout exceeded when trying to connect';
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: string }).code;
+  return err.message === 'timeout exceeded when trying to connect' || code === '53300' || code === '57P03';
 }

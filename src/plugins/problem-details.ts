@@ -39,7 +39,7 @@ const TITLES: Record<number, string> = {
 async function problemDetails(app: FastifyInstance, opts: { retryAfterSeconds: number }) {
   app.setErrorHandler((err: FastifyError & Partial<AppError>, req, reply) => {
     if (isPoolExhausted(err)) {
-      // Every connection stayed busy for the whole wait: overload, answered like load shedding.
+      // No connection to be had (pool wait passed, or PostgreSQL refused one): overload, answered like load shedding.
       req.log.warn('no database connection within the pool wait; answering 503');
       void reply
         .code(503)
