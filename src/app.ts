@@ -108,7 +108,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
     openConnections++;
     socket.once('close', () => openConnections--);
   });
-  Object.assign(metrics.sources, { pool, jobs, openConnections: () => openConnections });
+  Object.assign(metrics.sources, { pool, jobs, openConnections: () => openConnections, bulkheads: partners.bulkheads });
   app.decorate('partners', partners);
   app.decorate('jobs', jobs);
   app.decorate('services', services);

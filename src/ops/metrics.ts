@@ -8,6 +8,7 @@ export interface MetricSources {
   pool?: { totalCount: number; idleCount: number; waitingCount: number };
   jobs?: { depth(): Promise<{ name: string; queued: number; active: number; oldestSeconds: number }[]> };
   openConnections?: () => number;
+  bulkheads?: () => { partner: string; inFlight: number; queued: number }[];
 }
 
 /**
@@ -145,12 +146,18 @@ export function createMetrics() {
       help: 'Calls holding a bulkhead slot per partner',
       labelNames: ['partner'] as const,
       registers,
+      collect() {
+        for (const b of sources.bulkheads?.() ?? []) this.set({ partner: b.partner }, b.inFlight);
+      },
     }),
     partnerQueued: new Gauge({
       name: 'dabba_partner_bulkhead_queue_length',
       help: 'Calls waiting for a bulkhead slot per partner',
       labelNames: ['partner'] as const,
       registers,
+      collect() {
+        for (const b of sources.bulkheads?.() ?? []) this.set({ partner: b.partner }, b.queued);
+      },
     }),
     close() {
       loopDelay.disable();

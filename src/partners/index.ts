@@ -36,6 +36,7 @@ export function createPartners(config: Config, metrics: Metrics) {
     eta: new EtaClient(http('eta')),
     notify: new NotifyClient(http('notify')),
     catalog: new CatalogClient(http('catalog')),
+    bulkheads: () => https.map((h) => ({ partner: h.name, ...h.bulkheadUsage() })),
     close: () => Promise.all(https.map((h) => h.close())).then(() => undefined),
   };
 }

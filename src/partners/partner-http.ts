@@ -128,24 +128,20 @@ export class PartnerHttp {
         { partner: this.name, operation: opts.operation, outcome },
         (performance.now() - started) / 1000,
       );
-      this.#metrics.partnerInFlight.set({ partner: this.name }, this.#inFlight());
-      this.#metrics.partnerQueued.set({ partner: this.name }, this.queued());
     }
   }
 
-  queued() {
-    return this.#limits.maxQueued - this.#bulkhead.queueSlots;
-  }
-
-  #inFlight() {
-    return this.#limits.maxInFlight - this.#bulkhead.executionSlots;
+  /** Read at scrape time by the bulkhead gauges (metrics.ts), never set by hand on a call's path. */
+  bulkheadUsage() {
+    return {
+      inFlight: this.#limits.maxInFlight - this.#bulkhead.executionSlots,
+      queued: this.#limits.maxQueued - this.#bulkhead.queueSlots,
+    };
   }
 
   async #attempt<T>(opts: CallOptions, attemptSignal: AbortSignal): Promise<PartnerResponse<T>> {
     const signal = AbortSignal.any([opts.signal, attemptSignal]);
     const labels = { partner: this.name, operation: opts.operation };
-    this.#metrics.partnerInFlight.set({ partner: this.name }, this.#inFlight());
-    this.#metrics.partnerQueued.set({ partner: this.name }, this.queued());
     let res: Awaited<ReturnType<Pool['request']>>;
     try {
       res = await this.#pool.request({
