@@ -2,6 +2,7 @@ import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Metrics } from '../ops/metrics.ts';
+import { overloaded } from './overloaded.ts';
 
 export interface SheddingLimits {
   maxEventLoopDelayMs: number;
@@ -53,18 +54,7 @@ async function loadShedding(
     // Returning a body makes under-pressure send it and stop the request (its typings say void).
     pressureHandler: ((req: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => {
       metrics.httpShed.inc({ reason: type });
-      void reply
-        .code(503)
-        .header('retry-after', String(limits.retryAfterSeconds))
-        .type('application/problem+json')
-        .serializer(JSON.stringify);
-      return {
-        type: 'https://dabba.dev/problems/overloaded',
-        title: 'Service unavailable',
-        status: 503,
-        detail: `The server is overloaded (${describe(type, value)}); retry after ${limits.retryAfterSeconds} s.`,
-        instance: req.url,
-      };
+      return overloaded(req, reply, describe(type, value), limits.retryAfterSeconds);
     }) as unknown as () => void,
   });
 }

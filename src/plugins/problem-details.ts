@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { isPoolExhausted } from '../db/database.ts';
 import { AppError, type FieldError } from '../errors.ts';
+import { overloaded } from './overloaded.ts';
 
 interface ValidationIssue {
   instancePath: string;
@@ -40,19 +41,8 @@ async function problemDetails(app: FastifyInstance, opts: { retryAfterSeconds: n
   app.setErrorHandler((err: FastifyError & Partial<AppError>, req, reply) => {
     if (isPoolExhausted(err)) {
       // No connection to be had (pool wait passed, or PostgreSQL refused one): overload, answered like load shedding.
-      req.log.warn('no database connection within the pool wait; answering 503');
-      void reply
-        .code(503)
-        .header('retry-after', String(opts.retryAfterSeconds))
-        .type('application/problem+json')
-        .serializer(JSON.stringify)
-        .send({
-          type: 'https://dabba.dev/problems/overloaded',
-          title: 'Service unavailable',
-          status: 503,
-          detail: `The database is saturated; retry after ${opts.retryAfterSeconds} s.`,
-          instance: req.url,
-        });
+      req.log.warn({ code: (err as { code?: string }).code }, 'no database connection available; answering 503');
+      void reply.send(overloaded(req, reply, 'no database connection available', opts.retryAfterSeconds));
       return;
     }
     let status = err instanceof AppError ? err.status : (err.statusCode ?? 500);
