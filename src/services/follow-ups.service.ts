@@ -50,12 +50,12 @@ export class FollowUpsService {
   }
 
   async notify(job: FollowUpJob) {
-    const order = await this.#orders.forFulfilment(job.orderId);
+    const order = await this.#orders.recipient(job.orderId);
     if (!order) return;
     await this.#partners.notify.send(
       {
         channel: 'push',
-        to: order.customer_email,
+        to: order.email,
         template: `order.${job.status}`,
         data: { order_id: order.id, status: job.status },
         key: `notify:${order.id}:${job.status}`,
