@@ -44,8 +44,8 @@ export interface BuildOptions {
   background?: boolean;
 }
 
-/** How many jobs of each kind one process runs at once; partner bulkheads bound the rest. */
-const JOB_CONCURRENCY = 16;
+/** Workers per kind of job in one process, each running a batch of jobs at once; partner bulkheads bound the rest. */
+const JOB_WORKERS = 4;
 
 /** Builds the whole API without listening: the server and the tests share this. */
 export async function build(config: Config, opts: BuildOptions = {}): Promise<App> {
@@ -112,11 +112,12 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
   app.decorate('partners', partners);
   app.decorate('jobs', jobs);
   app.decorate('services', services);
-  // Closing runs in this order: stop sweeping, let running jobs finish, then partner pools, then the database.
+  // Closing runs in this order: stop sweeping, relay what is owed, let running jobs finish, then partner pools, then the database.
   app.addHook('onClose', async () => {
     monitor.close();
     metrics.close();
     await services.sweeper.close();
+    await services.relay.close();
     await jobs.stop();
     await partners.close();
     await db.destroy();
@@ -125,12 +126,13 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
   if (opts.background !== false) {
     const handlers = services.followUps;
     for (const name of FOLLOW_UPS) {
-      await jobs.work(name, JOB_CONCURRENCY, (job) => {
+      await jobs.work(name, JOB_WORKERS, (job) => {
         monitor.enter(`job ${name}`);
         return handlers[name](job);
       });
     }
     services.sweeper.start();
+    services.relay.start();
   }
   // Started once serving: start-up itself (module loading, schema compilation) blocks the loop by design.
   app.addHook('onListen', async () => monitor.start());

@@ -104,6 +104,7 @@ export interface OrderEventsTable {
   actor_role: ActorRole;
   reason: string | null;
   created_at: Timestamp;
+  follow_ups_pending: Generated<boolean>;
 }
 
 export interface Database {

@@ -21,6 +21,9 @@ const QUEUE_OPTIONS = {
 
 export const FOLLOW_UPS: readonly FollowUp[] = ['notify', 'capture', 'compensate'];
 
+/** Jobs fetched and settled per round trip by each worker. */
+const BATCH_SIZE = 16;
+
 /**
  * Durable follow-up work on pg-boss, in the same PostgreSQL as the orders: a job is sent inside the
  * transaction that changes the order, so the change and its follow-up commit together or not at all.
@@ -51,17 +54,35 @@ export class JobQueue {
     }
   }
 
-  async enqueue(tx: Tx, name: FollowUp, job: FollowUpJob) {
-    await this.#boss.send(name, job, { db: fromKysely(tx) });
+  /** Queues jobs inside the caller's transaction: they exist exactly when it commits. */
+  async enqueueMany(tx: Tx, name: FollowUp, jobs: FollowUpJob[]) {
+    await this.#boss.insert(name, jobs.map((data) => ({ data })), { db: fromKysely(tx) });
   }
 
-  /** Runs `handler` for each job; a throw schedules a retry with exponential backoff. */
+  /**
+   * Runs `handler` for each job, fetching and settling up to BATCH_SIZE jobs a round trip: the
+   * handlers of a batch run at once, and each job's outcome is settled on its own, so one failure
+   * retries (with exponential backoff) only that job.
+   * @see https://timgit.github.io/pg-boss/#/./api/workers
+   */
   async work(name: FollowUp, concurrency: number, handler: (job: FollowUpJob) => Promise<void>) {
     await this.#boss.work<FollowUpJob>(
       name,
-      { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: this.#pollIntervalMs / 1000 },
-      async ([job]) => {
-        if (job) await handler(job.data);
+      {
+        batchSize: BATCH_SIZE,
+        burstWhenBatchFull: true,
+        perJobResults: true,
+        localConcurrency: concurrency,
+        pollingIntervalSeconds: this.#pollIntervalMs / 1000,
+      },
+      async (jobs) => {
+        const outcomes = await Promise.allSettled(jobs.map((job) => handler(job.data)));
+        return jobs.map((job, i) => {
+          const outcome = outcomes[i]!;
+          return outcome.status === 'fulfilled'
+            ? { id: job.id, status: 'completed' as const }
+            : { id: job.id, status: 'failed' as const, output: { message: String((outcome.reason as Error)?.message ?? outcome.reason) } };
+        });
       },
     );
   }

@@ -96,7 +96,9 @@ export class PartnerHttp {
       // Cooperative: the attempt's own abort surfaces as TransientPartnerError('timeout') (see #attempt), so a
       // timed-out attempt is retried and counts against the breaker. Aggressive rejected first with a
       // TaskCancelledError that neither the retry nor the breaker handle: a hanging partner never tripped it.
-      timeout(settings.attemptTimeoutMs, TimeoutStrategy.Cooperative),
+      // No abort on return: the attempt is over by then, and aborting builds a DOMException (with its
+      // stack) for every successful call.
+      timeout(settings.attemptTimeoutMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false }),
     );
     metrics.partnerBreakerState.set({ partner: this.name }, 0);
     this.breaker.onStateChange((state) => metrics.partnerBreakerState.set({ partner: this.name }, state));

@@ -45,8 +45,11 @@ export class CheckoutService {
     this.#deadlineMs = deps.deadlineMs;
   }
 
-  /** Runs for an order just inserted as `placed`, with what the insert already knew (no re-read). */
-  async run(order: CheckoutOrder): Promise<void> {
+  /**
+   * Runs for an order just inserted as `placed`, with what the insert already knew (no re-read).
+   * Returns the decided order, or undefined while a tablet restaurant still has to decide.
+   */
+  async run(order: CheckoutOrder) {
     const signal = AbortSignal.timeout(this.#deadlineMs);
     const pos = order.pos_integrated;
 
@@ -72,9 +75,9 @@ export class CheckoutService {
     if (!failure && !pos) {
       // A tablet restaurant decides in person; the sweeper rejects the order if nobody does in time.
       await this.#orders.recordPartnerState(order.id, patch, 'placed');
-      return;
+      return undefined;
     }
-    await this.#transitions.move({
+    return this.#transitions.move({
       orderId: order.id,
       fromVersion: order.version,
       from: 'placed',

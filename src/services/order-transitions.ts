@@ -1,31 +1,25 @@
-import type { Db } from '../db/database.ts';
 import type { OrderRepository, StatusChange } from '../db/repositories/order.repository.ts';
-import { followUps } from '../domain/follow-ups.ts';
-import type { JobQueue } from '../jobs/job-queue.ts';
+import type { FollowUpRelay } from '../jobs/follow-up-relay.ts';
 
 /**
- * The one writer of order statuses. A move is a versioned update, its event, and its follow-up jobs,
- * all in one transaction: a crash leaves either the old status or the new one with its jobs queued.
+ * The one writer of order statuses. A move is a versioned update and its event, with the event's
+ * follow-ups marked pending, in one statement: a crash leaves either the old status or the new one
+ * with its follow-ups owed. The relay then turns them into jobs; it is nudged at once, and also
+ * sweeps on a timer for moves whose process died before it could.
  */
 export class OrderTransitions {
-  readonly #db: Db;
   readonly #orders: OrderRepository;
-  readonly #jobs: JobQueue;
+  readonly #relay: FollowUpRelay;
 
-  constructor(db: Db, orders: OrderRepository, jobs: JobQueue) {
-    this.#db = db;
+  constructor(orders: OrderRepository, relay: FollowUpRelay) {
     this.#orders = orders;
-    this.#jobs = jobs;
+    this.#relay = relay;
   }
 
-  /** False when the order's version moved on since it was read; the caller re-reads and decides again. */
-  move(change: StatusChange): Promise<boolean> {
-    return this.#db.transaction().execute(async (tx) => {
-      if (!(await this.#orders.changeStatus(change, tx))) return false;
-      for (const job of followUps(change.to)) {
-        await this.#jobs.enqueue(tx, job, { orderId: change.orderId, status: change.to });
-      }
-      return true;
-    });
+  /** The order as it now is, or undefined when its version moved on since it was read: re-read and decide again. */
+  async move(change: StatusChange) {
+    const moved = await this.#orders.changeStatus(change);
+    if (moved) this.#relay.kick();
+    return moved;
   }
 }

@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { OrderRepository } from '../db/repositories/order.repository.ts';
-import type { RestaurantRepository } from '../db/repositories/restaurant.repository.ts';
 import type { UserRepository } from '../db/repositories/user.repository.ts';
 import { distanceKm } from '../domain/geo.ts';
 import { type OrderStatus, canAssignCourier, checkTransition } from '../domain/order-status.ts';
@@ -36,20 +35,17 @@ const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 
 
 export class OrderService {
   readonly #orders: OrderRepository;
-  readonly #restaurants: RestaurantRepository;
   readonly #users: UserRepository;
   readonly #transitions: OrderTransitions;
   readonly #checkout: CheckoutService;
 
   constructor(deps: {
     orders: OrderRepository;
-    restaurants: RestaurantRepository;
     users: UserRepository;
     transitions: OrderTransitions;
     checkout: CheckoutService;
   }) {
     this.#orders = deps.orders;
-    this.#restaurants = deps.restaurants;
     this.#users = deps.users;
     this.#transitions = deps.transitions;
     this.#checkout = deps.checkout;
@@ -59,13 +55,13 @@ export class OrderService {
   async place(who: Principal, input: PlaceOrderInput, idempotencyKey: string) {
     const requestHash = createHash('sha256').update(canonicalJson(input)).digest('base64url');
     const ids = input.items.map((i) => i.menu_item_id);
-    // The replay check and the two reads that validation needs go out together: one round trip.
-    const [earlier, restaurant, menuRows] = await Promise.all([
-      this.#replay(who, idempotencyKey, requestHash),
-      this.#restaurants.findById(input.restaurant_id),
-      this.#restaurants.menuItems(input.restaurant_id, ids),
-    ]);
-    if (earlier) return { order: earlier, created: false };
+    const { earlier, restaurant, menu: menuRows } = await this.#orders.placementContext({
+      customerId: who.id,
+      idempotencyKey,
+      restaurantId: input.restaurant_id,
+      itemIds: ids,
+    });
+    if (earlier) return { order: await this.#replayOf(who, earlier, requestHash), created: false };
 
     if (!restaurant) throw unprocessable('The restaurant does not exist.', [field('restaurant_id', 'no such restaurant')]);
     if (!restaurant.is_open) throw unprocessable('The restaurant is closed.', [field('restaurant_id', 'closed')]);
@@ -129,7 +125,7 @@ export class OrderService {
       return { order: winner, created: false };
     }
     // Checkout is not tied to this request: a customer who hangs up still gets a decided order.
-    await this.#checkout.run({
+    const decided = await this.#checkout.run({
       id,
       version: 1,
       total_cents: price.totalCents,
@@ -143,18 +139,21 @@ export class OrderService {
       delivery_lng: input.delivery.lng,
       items: input.items,
     });
-    return { order: (await this.#orders.findVisible(id, who))!, created: true };
+    return { order: decided ?? (await this.#orders.findVisible(id, who))!, created: true };
   }
 
   async #replay(who: Principal, key: string, requestHash: string) {
     const earlier = await this.#orders.findByIdempotencyKey(who.id, key);
-    if (!earlier) return undefined;
+    return earlier && this.#replayOf(who, earlier, requestHash);
+  }
+
+  async #replayOf(who: Principal, earlier: { id: string; request_hash: string }, requestHash: string) {
     if (earlier.request_hash !== requestHash) {
       throw unprocessable('This Idempotency-Key was already used with a different request body.', [
         { field: 'headers/idempotency-key', message: 'reused with a different body' },
       ]);
     }
-    return this.#orders.findVisible(earlier.id, who);
+    return (await this.#orders.findVisible(earlier.id, who))!;
   }
 
   async get(who: Principal, id: string) {
@@ -199,7 +198,7 @@ export class OrderService {
         actorRole: who.role,
         reason,
       });
-      if (moved) return (await this.#orders.findVisible(id, who))!;
+      if (moved) return moved;
     }
     throw conflict('The order is changing too quickly; try again.');
   }

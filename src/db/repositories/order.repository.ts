@@ -2,7 +2,17 @@ import { type SelectQueryBuilder, type Selectable, sql } from 'kysely';
 import type { OrderStatus } from '../../domain/order-status.ts';
 import type { Principal } from '../../services/token.service.ts';
 import type { Executor } from '../database.ts';
-import type { ActorRole, Database, NewOrder, OrderItemsTable, OrdersTable, PaymentState, PosState } from '../tables.ts';
+import type {
+  ActorRole,
+  Database,
+  MenuItemsTable,
+  NewOrder,
+  OrderItemsTable,
+  OrdersTable,
+  PaymentState,
+  PosState,
+  RestaurantsTable,
+} from '../tables.ts';
 
 const ORDER_COLUMNS = [
   'o.id',
@@ -53,6 +63,12 @@ function visibleTo(qb: OrderQuery, who: Principal): OrderQuery {
 }
 
 export type OrderItem = Omit<Selectable<OrderItemsTable>, 'order_id'>;
+
+export interface PlacementContext {
+  earlier: { id: string; request_hash: string } | null;
+  restaurant: Pick<Selectable<RestaurantsTable>, 'id' | 'is_open' | 'lat' | 'lng' | 'delivery_radius_km' | 'prep_minutes' | 'pos_integrated'> | null;
+  menu: Pick<Selectable<MenuItemsTable>, 'id' | 'name' | 'price_cents' | 'is_available'>[];
+}
 
 /** Columns that record what the outside systems hold for an order; only checkout and jobs write them. */
 export type PartnerState = Partial<
@@ -112,7 +128,25 @@ export class OrderRepository {
       .executeTakeFirst();
   }
 
-  /** Inserts the order, its lines and its first event; the caller provides the transaction. */
+  /**
+   * Everything placing an order must read, in one round trip: an earlier order under the same
+   * Idempotency-Key, the restaurant, and the ordered dishes of its menu. Each part comes back as
+   * JSON in a single row, so a missing restaurant still reports the replay check.
+   */
+  async placementContext(q: { customerId: string; idempotencyKey: string; restaurantId: string; itemIds: readonly string[] }) {
+    const { rows } = await sql<PlacementContext>`
+      SELECT
+        (SELECT json_build_object('id', o.id, 'request_hash', o.request_hash) FROM orders o
+          WHERE o.customer_id = ${q.customerId} AND o.idempotency_key = ${q.idempotencyKey}) AS earlier,
+        (SELECT json_build_object('id', r.id, 'is_open', r.is_open, 'lat', r.lat, 'lng', r.lng,
+                  'delivery_radius_km', r.delivery_radius_km, 'prep_minutes', r.prep_minutes, 'pos_integrated', r.pos_integrated)
+           FROM restaurants r WHERE r.id = ${q.restaurantId}) AS restaurant,
+        (SELECT coalesce(json_agg(json_build_object('id', m.id, 'name', m.name, 'price_cents', m.price_cents, 'is_available', m.is_available)), '[]'::json)
+           FROM menu_items m WHERE m.restaurant_id = ${q.restaurantId} AND m.id = ANY(${q.itemIds as string[]}::uuid[])) AS menu
+    `.execute(this.db);
+    return rows[0]!;
+  }
+
   /**
    * Inserts the order, its lines and its first event as one statement (data-modifying CTEs), so it is
    * atomic without a transaction and costs one round trip. The id is chosen here so every part can
@@ -129,11 +163,13 @@ export class OrderRepository {
   }
 
   /**
-   * Moves an order only if nobody else has since it was read (version check), and records the
-   * event in the same statement. Returns false when the version moved on: the caller re-reads.
+   * Moves an order only if nobody else has since it was read (version check), records the event
+   * with its follow-ups marked pending (the outbox the relay reads), and returns the order as it now
+   * is: one statement, atomic without a transaction. Undefined when the version moved on: the caller
+   * re-reads.
    */
-  async changeStatus(change: StatusChange, db: Executor = this.db): Promise<boolean> {
-    const result = await db
+  changeStatus(change: StatusChange, db: Executor = this.db) {
+    return db
       .with('moved', (w) =>
         w
           .updateTable('orders')
@@ -147,24 +183,30 @@ export class OrderRepository {
           .where('id', '=', change.orderId)
           .where('version', '=', change.fromVersion)
           .where('status', '=', change.from)
-          .returning('id'),
+          .returningAll(),
       )
-      .insertInto('order_events')
-      .columns(['order_id', 'from_status', 'to_status', 'actor_id', 'actor_role', 'reason'])
-      .expression((eb) =>
-        eb
-          .selectFrom('moved')
-          .select((s) => [
-            'moved.id',
-            s.val(change.from).as('from_status'),
-            s.val(change.to).as('to_status'),
-            s.val(change.actorId).as('actor_id'),
-            s.val(change.actorRole).as('actor_role'),
-            s.val(change.reason ?? null).as('reason'),
-          ]),
+      .with('event', (w) =>
+        w
+          .insertInto('order_events')
+          .columns(['order_id', 'from_status', 'to_status', 'actor_id', 'actor_role', 'reason', 'follow_ups_pending'])
+          .expression((eb) =>
+            eb
+              .selectFrom('moved')
+              .select((s) => [
+                'moved.id',
+                s.val(change.from).as('from_status'),
+                s.val(change.to).as('to_status'),
+                s.val(change.actorId).as('actor_id'),
+                s.val(change.actorRole).as('actor_role'),
+                s.val(change.reason ?? null).as('reason'),
+                s.val(true).as('follow_ups_pending'),
+              ]),
+          ),
       )
+      .selectFrom('moved as o')
+      .select(ORDER_COLUMNS)
+      .select(withItems)
       .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
   /** Assigning a courier is not a status change, but it still bumps the version so racing writes notice. */
