@@ -1,6 +1,7 @@
 import type { Db } from '../db/database.ts';
 import type { FollowUpOutboxRepository } from '../db/repositories/follow-up-outbox.repository.ts';
 import { type FollowUp, followUps } from '../domain/follow-ups.ts';
+import { detached } from '../ops/tracing.ts';
 import type { FollowUpJob, JobQueue } from './job-queue.ts';
 
 const BATCH = 500;
@@ -41,7 +42,7 @@ export class FollowUpRelay {
       this.#again = true;
       return;
     }
-    this.#due ??= setTimeout(() => this.#run(), this.#delayMs);
+    this.#due ??= detached(() => setTimeout(() => this.#run(), this.#delayMs));
   }
 
   /** Sweeps on a timer as well, starting now: a restart picks up what the last process left. */

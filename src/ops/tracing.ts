@@ -1,4 +1,4 @@
-import { type Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -72,6 +72,11 @@ export function traceHeaders(): Record<string, string> {
   const headers: Record<string, string> = {};
   propagation.inject(context.active(), headers);
   return headers;
+}
+
+/** Runs `fn` outside any request's trace: work a request only set off (a batch serving many) is not part of it. */
+export function detached<T>(fn: () => T): T {
+  return context.with(ROOT_CONTEXT, fn);
 }
 
 export { SpanKind, SpanStatusCode, context, propagation, trace };
