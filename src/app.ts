@@ -9,6 +9,7 @@ import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { createPartners, type Partners } from './partners/index.ts';
 import { LoopMonitor } from './ops/loop-monitor.ts';
 import { currentTraceIds, recordQuerySpan, setupTracing } from './ops/tracing.ts';
+import admissionControl from './plugins/admission-control.ts';
 import authentication from './plugins/authentication.ts';
 import loadShedding from './plugins/load-shedding.ts';
 import observability from './plugins/observability.ts';
@@ -33,6 +34,8 @@ declare module 'fastify' {
     monitor: LoopMonitor;
     partners: Partners;
     jobs: JobQueue;
+    /** The parsed configuration, so route options can read their limits from it. */
+    config: Config;
   }
 }
 
@@ -100,6 +103,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
     onError: (err) => app.log.error({ err }, 'job queue error'),
   });
   const services = createServices({ db, config, partners, jobs, log: app.log });
+  app.decorate('config', config);
   app.decorate('db', db);
   app.decorate('metrics', metrics);
   app.decorate('monitor', monitor);
@@ -140,6 +144,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
   await app.register(problemDetails, { retryAfterSeconds: config.shedding.retryAfterSeconds });
   await app.register(observability, { metrics, monitor });
   await app.register(loadShedding, { limits: config.shedding, metrics, dbWaiting: () => pool.waitingCount });
+  await app.register(admissionControl, { config, metrics });
   await app.register(authentication, { tokens: app.services.tokens });
   app.addSchema(Problem);
   await app.register(openapi);

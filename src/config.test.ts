@@ -22,6 +22,10 @@ describe('config', () => {
     [{ NATS_URL: 'http://x' }, 'NATS_URL'],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
+    [{ ADMISSION_MAX_IN_FLIGHT: '-1' }, 'ADMISSION_MAX_IN_FLIGHT'],
+    [{ ADMISSION_MAX_IN_FLIGHT: 'lots' }, 'ADMISSION_MAX_IN_FLIGHT'],
+    [{ FEED_MAX_IN_FLIGHT: '100001' }, 'FEED_MAX_IN_FLIGHT'],
+    [{ FEED_MAX_IN_FLIGHT: 'some' }, 'FEED_MAX_IN_FLIGHT'],
   ];
   for (const [env, variable] of wrong) {
     it(`refuses ${JSON.stringify(env)} with one line naming ${variable}`, () => {
@@ -38,6 +42,15 @@ describe('config', () => {
     const c = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) });
     assert.equal(c.seedDemo, false);
     assert.equal(c.jwt.secret, 'x'.repeat(40));
+  });
+
+  it('limits 256 requests in flight per route and 64 feeds by default; a feed limit of 0 means the per-route one', () => {
+    const c = loadConfig({});
+    assert.equal(c.admission.maxInFlight, 256);
+    assert.equal(c.feed.maxInFlight, 64);
+    const fallback = loadConfig({ ADMISSION_MAX_IN_FLIGHT: '500', FEED_MAX_IN_FLIGHT: '0' });
+    assert.equal(fallback.feed.maxInFlight, 500);
+    assert.equal(loadConfig({ ADMISSION_MAX_IN_FLIGHT: '0' }).admission.maxInFlight, 0);
   });
 
   it('reads typed values from strings', () => {

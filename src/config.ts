@@ -50,6 +50,12 @@ export const EnvSchema = Type.Object({
   // closed-loop clients that ignore Retry-After collapse goodput (bench/README.md, findings).
   SHED_MAX_DB_WAITING: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
   SHED_RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 2 }),
+  // 0 = off (the feed's limit included). In-flight requests per /v1 route past which new ones get 503 at once.
+  ADMISSION_MAX_IN_FLIGHT: Type.Integer({ minimum: 0, maximum: 100_000, default: 256 }),
+  // 0 = ADMISSION_MAX_IN_FLIGHT. Lower because each feed holds 2×FEED_RESTAURANTS partner calls at once:
+  // with PARTNER_CONNECTIONS (128) sockets per partner only about a dozen feeds fit before partner calls
+  // queue, so past a few dozen feeds in flight another admission only adds latency to all of them.
+  FEED_MAX_IN_FLIGHT: Type.Integer({ minimum: 0, maximum: 100_000, default: 64 }),
   BLOCKED_LOOP_THRESHOLD_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 100 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
   WORKERS: Type.Integer({ minimum: 1, maximum: 256, default: 1 }),
@@ -135,7 +141,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
       sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     },
     jobs: { pollIntervalMs: e.JOB_POLL_INTERVAL_MS },
-    feed: { deadlineMs: e.FEED_DEADLINE_MS, restaurants: e.FEED_RESTAURANTS },
+    feed: {
+      deadlineMs: e.FEED_DEADLINE_MS,
+      restaurants: e.FEED_RESTAURANTS,
+      maxInFlight: e.FEED_MAX_IN_FLIGHT || e.ADMISSION_MAX_IN_FLIGHT,
+    },
     jwt: { secret: e.JWT_SECRET ?? DEVELOPMENT_SECRET, ttlSeconds: e.JWT_TTL_SECONDS },
     logLevel: e.LOG_LEVEL,
     tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, enabled: !e.OTEL_SDK_DISABLED },
@@ -147,6 +157,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
       maxDbWaiting: e.SHED_MAX_DB_WAITING,
       retryAfterSeconds: e.SHED_RETRY_AFTER_SECONDS,
     },
+    admission: { maxInFlight: e.ADMISSION_MAX_IN_FLIGHT },
     blockedLoopThresholdMs: e.BLOCKED_LOOP_THRESHOLD_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     workers: e.WORKERS,

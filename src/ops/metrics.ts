@@ -9,6 +9,7 @@ export interface MetricSources {
   jobs?: { depth(): Promise<{ name: string; queued: number; active: number; oldestSeconds: number }[]> };
   openConnections?: () => number;
   bulkheads?: () => { partner: string; inFlight: number; queued: number }[];
+  admission?: () => { route: string; inFlight: number }[];
 }
 
 /**
@@ -104,6 +105,15 @@ export function createMetrics() {
       registers,
     }),
     httpInFlight: new Gauge({ name: 'dabba_http_requests_in_flight', help: 'Requests being handled now', registers }),
+    httpAdmitted: new Gauge({
+      name: 'dabba_http_admitted_in_flight',
+      help: 'Admitted requests holding a slot per route (method and template); at the route limit new ones get 503',
+      labelNames: ['route'] as const,
+      registers,
+      collect() {
+        for (const a of sources.admission?.() ?? []) this.set({ route: a.route }, a.inFlight);
+      },
+    }),
     httpShed: new Counter({
       name: 'dabba_http_shed_total',
       help: 'Requests refused with 503 because the process was overloaded, by the limit that tripped',
