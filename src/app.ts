@@ -83,6 +83,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
     url: config.database.url,
     max: config.database.poolMax,
     waitMs: config.database.poolWaitMs,
+    statementCache: config.database.statementCache,
     onQuery: (durationMs, sql, failed) => {
       metrics.dbQuerySeconds.observe({ outcome: failed ? 'error' : 'ok' }, durationMs / 1000);
       recordQuerySpan(sql, durationMs, failed);

@@ -14,6 +14,8 @@ export const EnvSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://[^\\s]+$' })),
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 500, default: 20 }),
   DATABASE_POOL_WAIT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 5_000 }),
+  // 0 = off: a proxy that pools by transaction (PgBouncer's transaction mode) cannot keep statements prepared.
+  DATABASE_STATEMENT_CACHE: Type.Integer({ minimum: 0, maximum: 10_000, default: 256 }),
   EMBEDDED_PG_PORT: Port(54329),
   DABBA_DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   NATS_URL: Type.Optional(Type.String({ pattern: '^nats://[^\\s]+$' })),
@@ -114,6 +116,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
       url: e.DATABASE_URL,
       poolMax: e.DATABASE_POOL_MAX,
       poolWaitMs: e.DATABASE_POOL_WAIT_MS,
+      statementCache: e.DATABASE_STATEMENT_CACHE,
       embeddedPort: e.EMBEDDED_PG_PORT,
     },
     dataDir: path.resolve(e.DABBA_DATA_DIR),

@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
+import { statementCachingClient } from './statement-cache.ts';
 import type { Database } from './tables.ts';
 
 export type Db = Kysely<Database>;
@@ -15,12 +16,16 @@ export interface DatabaseOptions {
   max: number;
   /** How long a query may wait for a free connection before it fails as overload. */
   waitMs?: number;
+  /** Prepared statements kept per connection; 0 prepares none (needed behind a transaction-pooling proxy). */
+  statementCache?: number;
   /** Called once per executed statement: query counters in tests, latency metrics in production. */
   onQuery?: (durationMs: number, sql: string, failed: boolean) => void;
 }
 
 export function createDatabase(opts: DatabaseOptions) {
+  const statementCache = opts.statementCache ?? 0;
   const pool = new pg.Pool({
+    ...(statementCache > 0 ? { Client: statementCachingClient(statementCache) } : {}),
     connectionString: opts.url,
     max: opts.max,
     idleTimeoutMillis: 30_000,
