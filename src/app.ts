@@ -131,9 +131,9 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
   if (opts.background !== false) {
     const handlers = services.followUps;
     for (const name of FOLLOW_UPS) {
-      await jobs.work(name, JOB_WORKERS, (job) => {
+      await jobs.work(name, JOB_WORKERS, (batch) => {
         monitor.enter(`job ${name}`);
-        return handlers[name](job);
+        return name === 'notify' ? handlers.notifyAll(batch) : Promise.allSettled(batch.map((job) => handlers[name](job)));
       });
     }
     services.sweeper.start();

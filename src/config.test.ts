@@ -26,6 +26,9 @@ describe('config', () => {
     [{ ADMISSION_MAX_IN_FLIGHT: 'lots' }, 'ADMISSION_MAX_IN_FLIGHT'],
     [{ FEED_MAX_IN_FLIGHT: '100001' }, 'FEED_MAX_IN_FLIGHT'],
     [{ FEED_MAX_IN_FLIGHT: 'some' }, 'FEED_MAX_IN_FLIGHT'],
+    [{ ADMISSION_MAX_WAIT_MS: '-5' }, 'ADMISSION_MAX_WAIT_MS'],
+    [{ ADMISSION_MAX_WAITING: 'many' }, 'ADMISSION_MAX_WAITING'],
+    [{ DATABASE_STATEMENT_CACHE: '-1' }, 'DATABASE_STATEMENT_CACHE'],
   ];
   for (const [env, variable] of wrong) {
     it(`refuses ${JSON.stringify(env)} with one line naming ${variable}`, () => {

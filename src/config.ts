@@ -58,6 +58,9 @@ export const EnvSchema = Type.Object({
   // with PARTNER_CONNECTIONS (128) sockets per partner only about a dozen feeds fit before partner calls
   // queue, so past a few dozen feeds in flight another admission only adds latency to all of them.
   FEED_MAX_IN_FLIGHT: Type.Integer({ minimum: 0, maximum: 100_000, default: 64 }),
+  // 0 = refuse at once. How long a request past its route's limit may wait for a slot (newest first).
+  ADMISSION_MAX_WAIT_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000 }),
+  ADMISSION_MAX_WAITING: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 8_192 }),
   BLOCKED_LOOP_THRESHOLD_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 100 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
   WORKERS: Type.Integer({ minimum: 1, maximum: 256, default: 1 }),
@@ -160,7 +163,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
       maxDbWaiting: e.SHED_MAX_DB_WAITING,
       retryAfterSeconds: e.SHED_RETRY_AFTER_SECONDS,
     },
-    admission: { maxInFlight: e.ADMISSION_MAX_IN_FLIGHT },
+    admission: { maxInFlight: e.ADMISSION_MAX_IN_FLIGHT, maxWaitMs: e.ADMISSION_MAX_WAIT_MS, maxWaiting: e.ADMISSION_MAX_WAITING },
     blockedLoopThresholdMs: e.BLOCKED_LOOP_THRESHOLD_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     workers: e.WORKERS,

@@ -7,9 +7,17 @@ import { find, parsePrometheus } from './ops.helper.ts';
 const FEED_LIMIT = 2;
 const RETRY_AFTER = 3;
 // Every other /v1 route may have one request in flight, so POST /v1/orders shows the default limit.
+// No waiting here: what is past the limit is refused at once (the waiting apps below).
 const ctx = await setup({
-  env: { FEED_MAX_IN_FLIGHT: String(FEED_LIMIT), ADMISSION_MAX_IN_FLIGHT: '1', SHED_RETRY_AFTER_SECONDS: String(RETRY_AFTER) },
+  env: {
+    FEED_MAX_IN_FLIGHT: String(FEED_LIMIT),
+    ADMISSION_MAX_IN_FLIGHT: '1',
+    ADMISSION_MAX_WAIT_MS: '0',
+    SHED_RETRY_AFTER_SECONDS: String(RETRY_AFTER),
+  },
 });
+const patient = await setup({ env: { FEED_MAX_IN_FLIGHT: String(FEED_LIMIT), ADMISSION_MAX_WAIT_MS: '10000' } });
+const hasty = await setup({ env: { FEED_MAX_IN_FLIGHT: String(FEED_LIMIT), ADMISSION_MAX_WAIT_MS: '100', ADMISSION_MAX_WAITING: '1' } });
 const off = await setup({ env: { FEED_MAX_IN_FLIGHT: String(FEED_LIMIT), ADMISSION_MAX_IN_FLIGHT: '0' } });
 await ctx.app.listen({ port: 0, host: '127.0.0.1' });
 const base = `http://127.0.0.1:${(ctx.app.server.address() as { port: number }).port}`;
@@ -25,9 +33,10 @@ async function metric(c: TestContext, name: string, labels: Record<string, strin
   return find(parsePrometheus(res.body), name, labels).reduce((sum, s) => sum + s.value, 0);
 }
 const admitted = (route: string, c = ctx) => metric(c, 'dabba_http_admitted_in_flight', { route });
+const waiting = (route: string, c: TestContext) => metric(c, 'dabba_http_admission_waiting', { route });
 const shedForConcurrency = (c = ctx) => metric(c, 'dabba_http_shed_total', { reason: 'concurrency' });
 /** Exactly 0, so a count that went below zero fails as surely as one that leaked. */
-const drained = (route: string) => eventually(`${route} back to 0 admitted`, async () => (await admitted(route)) === 0);
+const drained = (route: string, c = ctx) => eventually(`${route} back to 0 admitted`, async () => (await admitted(route, c)) === 0);
 
 const feed = (c = ctx, url = FEED) => c.app.inject({ method: 'GET', url });
 
@@ -187,5 +196,37 @@ describe('admission control', () => {
     const answers = await Promise.all(Array.from({ length: 6 }, () => feed(off)));
     assert.deepEqual(answers.map((a) => a.statusCode), answers.map(() => 200));
     assert.equal(await shedForConcurrency(off), 0);
+  });
+
+  it('lets feeds past the limit wait for a slot, and answers all of them once slots free, newest first', async () => {
+    await feedWorld(patient);
+    const shedBefore = await shedForConcurrency(patient);
+    const answers = Promise.all(Array.from({ length: 6 }, () => feed(patient)));
+    await eventually('four feeds waiting', async () => (await waiting(FEED_ROUTE, patient)) === 4);
+    assert.equal(await admitted(FEED_ROUTE, patient), FEED_LIMIT);
+    assert.deepEqual((await answers).map((a) => a.statusCode), [200, 200, 200, 200, 200, 200]);
+    assert.equal(await shedForConcurrency(patient), shedBefore, 'nobody was refused');
+    assert.equal(await waiting(FEED_ROUTE, patient), 0);
+    await drained(FEED_ROUTE, patient);
+  });
+
+  it('refuses a feed whose wait ran out, and refuses at once past ADMISSION_MAX_WAITING', async () => {
+    await feedWorld(hasty);
+    const shedBefore = await shedForConcurrency(hasty);
+    const started = performance.now();
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const res = await feed(hasty);
+        return { status: res.statusCode, ms: performance.now() - started };
+      }),
+    );
+    const refused = answers.filter((a) => a.status === 503);
+    assert.deepEqual(answers.map((a) => a.status).sort(), [200, 200, 503, 503, 503, 503]);
+    // Three found the wait full and were answered before the catalog (300 ms) let any feed finish;
+    // the one that waited was refused when its 100 ms ran out, also before any slot came free.
+    assert.ok(refused.every((a) => a.ms < 290), refused.map((a) => Math.round(a.ms)).join(', '));
+    assert.equal((await shedForConcurrency(hasty)) - shedBefore, 4);
+    assert.equal(await waiting(FEED_ROUTE, hasty), 0);
+    await drained(FEED_ROUTE, hasty);
   });
 });

@@ -60,28 +60,27 @@ export class JobQueue {
   }
 
   /**
-   * Runs `handler` for each job, fetching and settling up to BATCH_SIZE jobs a round trip: the
-   * handlers of a batch run at once, and each job's outcome is settled on its own, so one failure
-   * retries (with exponential backoff) only that job.
+   * Hands `handler` up to BATCH_SIZE jobs at a time, fetched and settled in one round trip each; it
+   * answers with one outcome per job, so a failure retries (with exponential backoff) only its job.
    * @see https://timgit.github.io/pg-boss/#/./api/workers
    */
-  async work(name: FollowUp, concurrency: number, handler: (job: FollowUpJob) => Promise<void>) {
+  async work(name: FollowUp, workers: number, handler: (jobs: FollowUpJob[]) => Promise<PromiseSettledResult<unknown>[]>) {
     await this.#boss.work<FollowUpJob>(
       name,
       {
         batchSize: BATCH_SIZE,
         burstWhenBatchFull: true,
         perJobResults: true,
-        localConcurrency: concurrency,
+        localConcurrency: workers,
         pollingIntervalSeconds: this.#pollIntervalMs / 1000,
       },
       async (jobs) => {
-        const outcomes = await Promise.allSettled(jobs.map((job) => handler(job.data)));
+        const outcomes = await handler(jobs.map((job) => job.data));
         return jobs.map((job, i) => {
-          const outcome = outcomes[i]!;
-          return outcome.status === 'fulfilled'
+          const outcome = outcomes[i];
+          return outcome?.status === 'fulfilled'
             ? { id: job.id, status: 'completed' as const }
-            : { id: job.id, status: 'failed' as const, output: { message: String((outcome.reason as Error)?.message ?? outcome.reason) } };
+            : { id: job.id, status: 'failed' as const, output: { message: String((outcome?.reason as Error)?.message ?? outcome?.reason) } };
         });
       },
     );

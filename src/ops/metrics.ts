@@ -9,7 +9,7 @@ export interface MetricSources {
   jobs?: { depth(): Promise<{ name: string; queued: number; active: number; oldestSeconds: number }[]> };
   openConnections?: () => number;
   bulkheads?: () => { partner: string; inFlight: number; queued: number }[];
-  admission?: () => { route: string; inFlight: number }[];
+  admission?: () => { route: string; inFlight: number; waiting: number }[];
 }
 
 /**
@@ -112,6 +112,15 @@ export function createMetrics() {
       registers,
       collect() {
         for (const a of sources.admission?.() ?? []) this.set({ route: a.route }, a.inFlight);
+      },
+    }),
+    httpAdmissionWaiting: new Gauge({
+      name: 'dabba_http_admission_waiting',
+      help: 'Requests past their route limit waiting for a slot, per route; they are refused when ADMISSION_MAX_WAIT_MS runs out',
+      labelNames: ['route'] as const,
+      registers,
+      collect() {
+        for (const a of sources.admission?.() ?? []) this.set({ route: a.route }, a.waiting);
       },
     }),
     httpShed: new Counter({

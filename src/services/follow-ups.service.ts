@@ -50,17 +50,29 @@ export class FollowUpsService {
   }
 
   async notify(job: FollowUpJob) {
-    const order = await this.#orders.recipient(job.orderId);
-    if (!order) return;
-    await this.#partners.notify.send(
-      {
-        channel: 'push',
-        to: order.email,
-        template: `order.${job.status}`,
-        data: { order_id: order.id, status: job.status },
-        key: `notify:${order.id}:${job.status}`,
-      },
-      AbortSignal.timeout(JOB_DEADLINE_MS),
+    const [outcome] = await this.notifyAll([job]);
+    if (outcome?.status === 'rejected') throw outcome.reason;
+  }
+
+  /** A batch of notifications: their recipients in one read, then every message at once. */
+  async notifyAll(jobs: FollowUpJob[]): Promise<PromiseSettledResult<void>[]> {
+    const recipients = new Map((await this.#orders.recipients(jobs.map((j) => j.orderId))).map((r) => [r.id, r.email]));
+    const signal = AbortSignal.timeout(JOB_DEADLINE_MS);
+    return Promise.allSettled(
+      jobs.map(async (job) => {
+        const to = recipients.get(job.orderId);
+        if (to === undefined) return;
+        await this.#partners.notify.send(
+          {
+            channel: 'push',
+            to,
+            template: `order.${job.status}`,
+            data: { order_id: job.orderId, status: job.status },
+            key: `notify:${job.orderId}:${job.status}`,
+          },
+          signal,
+        );
+      }),
     );
   }
 

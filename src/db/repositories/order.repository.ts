@@ -234,14 +234,15 @@ export class OrderRepository {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  /** Who hears about an order's changes: one indexed join, for a job that runs on every change. */
-  recipient(orderId: string) {
+  /** Who hears about these orders' changes: one indexed join for a whole batch of notifications. */
+  recipients(orderIds: readonly string[]) {
+    if (orderIds.length === 0) return Promise.resolve([]);
     return this.db
       .selectFrom('orders as o')
       .innerJoin('users as c', 'c.id', 'o.customer_id')
       .select(['o.id', 'c.email'])
-      .where('o.id', '=', orderId)
-      .executeTakeFirst();
+      .where('o.id', '=', sql<string>`ANY(${[...orderIds]}::uuid[])`)
+      .execute();
   }
 
   /** What checkout and the follow-up jobs need: the order, its lines, and where the food comes from. */

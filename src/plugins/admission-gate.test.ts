@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Gate, Slot } from './admission-control.ts';
+import { Gate, Slot } from './admission-gate.ts';
 
-const gate = (): Gate => ({ route: 'GET /v1/test', limit: 10, inFlight: 0 });
+const gate = () => new Gate('GET /v1/test', 10, 10);
 
 describe('an admission slot', () => {
   it('is given back when the response closes, for a request that never reached its handler', () => {
@@ -63,5 +63,39 @@ describe('an admission slot', () => {
   it('keeps a synchronous handler synchronous', () => {
     const slot = new Slot(gate());
     assert.equal(slot.run(() => 42), 42);
+  });
+
+  it('hands a freed slot to the newest live waiter, skipping cancelled ones, and never past the limit', () => {
+    const g = new Gate('GET /v1/test', 1, 10);
+    const first = new Slot(g);
+    const admitted: string[] = [];
+    const slots: Slot[] = [];
+    // As the plugin does: an admitted waiter takes its slot.
+    const waiter = (name: string) => () => {
+      admitted.push(name);
+      slots.push(new Slot(g));
+    };
+    g.wait(waiter('oldest'));
+    const middle = g.wait(waiter('middle'))!;
+    g.wait(waiter('newest'));
+    assert.equal(g.waiting, 3);
+    first.closed();
+    assert.deepEqual(admitted, ['newest'], 'one slot, one admission');
+    assert.equal(g.inFlight, 1);
+    middle.cancel();
+    middle.cancel();
+    assert.equal(g.waiting, 1);
+    slots[0]!.closed();
+    assert.deepEqual(admitted, ['newest', 'oldest'], 'the cancelled waiter was skipped');
+    assert.equal(g.waiting, 0);
+    slots[1]!.closed();
+    assert.equal(g.inFlight, 0);
+  });
+
+  it('refuses a place in the wait when it is full', () => {
+    const g = new Gate('GET /v1/test', 1, 2);
+    assert.ok(g.wait(() => {}));
+    assert.ok(g.wait(() => {}));
+    assert.equal(g.wait(() => {}), undefined);
   });
 });
