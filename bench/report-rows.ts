@@ -12,6 +12,7 @@ export interface LevelResult {
   errors: Record<string, number>; // by kind, e.g. { '503': 120, 'timeout': 3, 'econnreset': 1, '500': 0 }
   rss_mb: number; // peak RSS of the server process during the run
   cpu_ms_per_request: number; // server process CPU (user+system) / successful responses
+  db_cpu_ms_per_request: number; // CPU of every PostgreSQL process during the run / successful responses
   offered_rps: number | null; // null for closed-loop runs
   loop_delay_p99_ms: number | null; // server's event-loop delay p99 during the run (null for the baseline)
   bound_rps: number; // Little's law: connections / expected latency of the partner calls
@@ -51,6 +52,8 @@ export interface Row {
   errors: Record<string, number>;
   rss_mb: number;
   cpu_ms_per_request: number;
+  /** PostgreSQL's CPU per successful response: the database work a request costs */
+  db_cpu_ms_per_request: number | null;
   loop_delay_p99_ms: number | null;
   bound_rps: number;
   /** rps / bound_rps */
@@ -58,6 +61,8 @@ export interface Row {
   baseline_rps: number | null;
   baseline_p99_ms: number | null;
   baseline_rss_mb: number | null;
+  baseline_cpu_ms_per_request: number | null;
+  baseline_db_cpu_ms_per_request: number | null;
   /** rps / baseline_rps; null without a baseline at this level */
   ratio_to_baseline: number | null;
   /** p99_ms / baseline_p99_ms on open-loop rows (same offered rate, so latency is the comparison); null on closed-loop rows */
@@ -148,12 +153,15 @@ export function toRows(run: BenchRun): Row[] {
         errors: cleanErrors(r.errors),
         rss_mb: round(r.rss_mb),
         cpu_ms_per_request: round(r.cpu_ms_per_request),
+        db_cpu_ms_per_request: roundOrNull(r.db_cpu_ms_per_request),
         loop_delay_p99_ms: roundOrNull(r.loop_delay_p99_ms),
         bound_rps: round(r.bound_rps),
         ratio_to_bound: ratio(r.rps, r.bound_rps),
         baseline_rps: roundOrNull(b?.rps),
         baseline_p99_ms: roundOrNull(b?.p99_ms),
         baseline_rss_mb: roundOrNull(b?.rss_mb),
+        baseline_cpu_ms_per_request: roundOrNull(b?.cpu_ms_per_request),
+        baseline_db_cpu_ms_per_request: roundOrNull(b?.db_cpu_ms_per_request),
         ratio_to_baseline: ratio(r.rps, b?.rps),
         p99_ratio_to_baseline: r.mode === 'open' ? ratio(r.p99_ms, b?.p99_ms) : null,
         duration_s: round(r.duration_s),

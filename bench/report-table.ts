@@ -19,10 +19,13 @@ const COLUMNS: Column[] = [
   { header: 'errors', numeric: false, cell: (r) => compactErrors(r.errors) },
   { header: 'rss MB', numeric: true, cell: (r) => fmt(r.rss_mb) },
   { header: 'cpu ms/req', numeric: true, cell: (r) => fmt(r.cpu_ms_per_request) },
+  { header: 'db ms/req', numeric: true, cell: (r) => fmt(r.db_cpu_ms_per_request) },
   { header: 'loop p99', numeric: true, cell: (r) => fmt(r.loop_delay_p99_ms) },
   { header: 'bound', numeric: true, cell: (r) => fmt(r.bound_rps) },
   { header: '×bound', numeric: true, cell: (r) => fmt(r.ratio_to_bound) },
   { header: 'baseline rps', numeric: true, cell: (r) => fmt(r.baseline_rps) },
+  { header: 'baseline cpu', numeric: true, cell: (r) => fmt(r.baseline_cpu_ms_per_request) },
+  { header: 'baseline db', numeric: true, cell: (r) => fmt(r.baseline_db_cpu_ms_per_request) },
   { header: '×baseline', numeric: true, cell: (r) => fmt(r.ratio_to_baseline) },
   { header: 'p99 ×baseline', numeric: true, cell: (r) => fmt(r.p99_ratio_to_baseline) },
 ];

@@ -25,6 +25,7 @@ function level(over: Partial<LevelResult> & Pick<LevelResult, 'scenario' | 'serv
     errors: {},
     rss_mb: 120,
     cpu_ms_per_request: 0.8,
+    db_cpu_ms_per_request: 0.4,
     offered_rps: null,
     loop_delay_p99_ms: over.server === 'dabba' ? 12 : null,
     bound_rps: over.connections / 0.25,
@@ -144,6 +145,7 @@ describe('toRows', () => {
       'scenario', 'mode', 'connections', 'rps', 'p50_ms', 'p99_ms', 'p999_ms', 'errors', 'rss_mb',
       'cpu_ms_per_request', 'offered_rps', 'loop_delay_p99_ms', 'bound_rps', 'ratio_to_bound', 'baseline_rps',
       'baseline_rss_mb', 'baseline_p99_ms', 'ratio_to_baseline', 'p99_ratio_to_baseline',
+      'db_cpu_ms_per_request', 'baseline_cpu_ms_per_request', 'baseline_db_cpu_ms_per_request',
     ]) {
       assert.ok(key in rows[0]!, key);
     }

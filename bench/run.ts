@@ -35,6 +35,13 @@ interface RunSpec {
 }
 
 const loadCpu = { ms: 0 };
+const dbCpu = { ms: 0 };
+
+/** CPU of every PostgreSQL process now running (backends come and go with the pools). */
+async function postgresCpuMs() {
+  const all = await Promise.all((await pidsNamed('postgres')).map(cpuMs));
+  return all.reduce((a, b) => a + b, 0);
+}
 
 /**
  * Waits until a server answers one feed request promptly: a server without bounded queues (the
@@ -70,11 +77,14 @@ async function runLevel(stage: Stage, server: Server, spec: RunSpec): Promise<Le
   };
   await settle(url);
   const cpuBefore = await cpuMs(pid);
+  const dbBefore = await postgresCpuMs();
   const { value: out, peakMb } = await withPeakRss(pid, async () =>
     JSON.parse(await runNode(['bench/load.ts', JSON.stringify(job)], (spec.durationS + 60) * 1000)) as LoadResult,
   );
   loadCpu.ms += out.cpu_ms;
   const cpu = (await cpuMs(pid)) - cpuBefore;
+  const db = Math.max(0, (await postgresCpuMs()) - dbBefore);
+  dbCpu.ms += db;
   const total = Object.values(out.status_counts).reduce((a, b) => a + b, 0);
   const result: LevelResult = {
     scenario: spec.scenario,
@@ -88,6 +98,7 @@ async function runLevel(stage: Stage, server: Server, spec: RunSpec): Promise<Le
     errors: out.errors,
     rss_mb: Math.round(peakMb * 10) / 10,
     cpu_ms_per_request: out.ok ? Math.round((cpu / out.ok) * 1000) / 1000 : 0,
+    db_cpu_ms_per_request: out.ok ? Math.round((db / out.ok) * 1000) / 1000 : 0,
     offered_rps: spec.overallRate ?? null,
     loop_delay_p99_ms: server === 'dabba' ? await loopDelayP99(url) : null,
     bound_rps: Math.round(littleBound(spec.connections, spec.boundLatencyMs)),
@@ -116,8 +127,6 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
     log(`expected partner latency: feed ${feedMs.toFixed(0)} ms, order ${orderMs.toFixed(0)} ms`);
 
     const cpuStart = { machine: await machineCpuMs(), api: await cpuMs(stage.api.pid), baseline: await cpuMs(stage.baseline.pid), sim: await cpuMs(stage.sim.pid) };
-    const pgPids = await pidsNamed('postgres');
-    const pgStart = (await Promise.all(pgPids.map(cpuMs))).reduce((a, b) => a + b, 0);
     // Warm-up (not recorded): JIT, connection pools and caches on both servers.
     for (const server of ['dabba', 'baseline'] as const) {
       await runLevel(stage, server, { scenario: 'sweep', kind: 'feed', connections: 100, durationS: opts.quick ? 1 : 5, boundLatencyMs: feedMs });
@@ -158,7 +167,6 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
     }
 
     const machine = (await machineCpuMs()) - cpuStart.machine;
-    const pgCpu = (await Promise.all(pgPids.map(cpuMs))).reduce((a, b) => a + b, 0) - pgStart;
     const share = (ms: number) => Math.round((ms / machine) * 1000) / 1000;
     const run: BenchRun = {
       started_at,
@@ -176,7 +184,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
         { process: 'baseline', cpu_share: share((await cpuMs(stage.baseline.pid)) - cpuStart.baseline) },
         { process: 'simulators', cpu_share: share((await cpuMs(stage.sim.pid)) - cpuStart.sim) },
         { process: 'load', cpu_share: share(loadCpu.ms) },
-        { process: 'postgres', cpu_share: share(pgCpu) },
+        { process: 'postgres', cpu_share: share(dbCpu.ms) },
       ],
       results,
     };
