@@ -5,7 +5,7 @@
  * cores are saturated, CPU per request mostly measures contention, not the switches.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import type { LoadJob, LoadResult } from './load.ts';
+import type { LoadJob, LoadResult } from './load-requests.ts';
 import { cpuMs, runNode } from './processes.ts';
 import { CENTER, database, startApi, startPartners } from './stage.ts';
 

@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { expectedFanOutMs, littleBound } from './little.ts';
-import type { LoadJob, LoadResult } from './load.ts';
+import type { LoadJob, LoadResult } from './load-requests.ts';
 import { cpuMs, machineCpuMs, pidsNamed, runNode, withPeakRss } from './processes.ts';
 import { CENTER, type Server, type Stage, database, startStage } from './stage.ts';
 import { type BenchRun, type LevelResult, formatTable, targets, updateReadme, writeReport } from './report.ts';

@@ -1,5 +1,5 @@
 /** Starting what a benchmark measures: the database, the simulators, the API and the baseline. */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -51,11 +51,19 @@ export async function startPartners() {
   return { sim, env, latency };
 }
 
+/** The arguments `npm run serve` gives node (its V8 flags included), so the benchmark runs the API as production does. */
+async function serveArgs(): Promise<string[]> {
+  const { scripts } = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> };
+  const [node, ...args] = scripts.serve!.trim().split(/\s+/);
+  if (node !== 'node' || args.at(-1) !== 'serve') throw new Error(`unexpected serve script: ${scripts.serve}`);
+  return args;
+}
+
 /** `dabba serve` in its own process, seeded with the demo city; `extra` varies its configuration. */
 export async function startApi(dbUrl: string, partnerEnv: Record<string, string>, extra: Record<string, string> = {}) {
   const port = await freePort();
   const api = await startNode(
-    ['src/cli.ts', 'serve'],
+    await serveArgs(),
     { ...partnerEnv, DATABASE_URL: dbUrl, PORT: String(port), JWT_SECRET, LOG_LEVEL: 'warn', NODE_ENV: 'development', SEED_DEMO: 'true', ...extra },
     new URL(`http://127.0.0.1:${port}/readyz`),
   );

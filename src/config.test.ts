@@ -47,10 +47,10 @@ describe('config', () => {
     assert.equal(c.jwt.secret, 'x'.repeat(40));
   });
 
-  it('limits 256 requests in flight per route and 64 feeds by default; a feed limit of 0 means the per-route one', () => {
+  it('limits 256 requests in flight per route and 32 feeds by default; a feed limit of 0 means the per-route one', () => {
     const c = loadConfig({});
     assert.equal(c.admission.maxInFlight, 256);
-    assert.equal(c.feed.maxInFlight, 64);
+    assert.equal(c.feed.maxInFlight, 32);
     const fallback = loadConfig({ ADMISSION_MAX_IN_FLIGHT: '500', FEED_MAX_IN_FLIGHT: '0' });
     assert.equal(fallback.feed.maxInFlight, 500);
     assert.equal(loadConfig({ ADMISSION_MAX_IN_FLIGHT: '0' }).admission.maxInFlight, 0);
