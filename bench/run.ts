@@ -37,10 +37,17 @@ interface RunSpec {
 const loadCpu = { ms: 0 };
 const dbCpu = { ms: 0 };
 
-/** CPU of every PostgreSQL process now running (backends come and go with the pools). */
-async function postgresCpuMs() {
-  const all = await Promise.all((await pidsNamed('postgres')).map(cpuMs));
-  return all.reduce((a, b) => a + b, 0);
+/** CPU of each PostgreSQL process now running, by pid (backends come and go with the pools). */
+async function postgresCpu(): Promise<Map<number, number>> {
+  const pids = await pidsNamed('postgres');
+  return new Map(await Promise.all(pids.map(async (pid) => [pid, await cpuMs(pid)] as const)));
+}
+
+/** What PostgreSQL used since `before`: a backend that started meanwhile counts whole; one that exited is lost. */
+function postgresCpuSince(before: Map<number, number>, after: Map<number, number>) {
+  let ms = 0;
+  for (const [pid, cpu] of after) ms += Math.max(0, cpu - (before.get(pid) ?? 0));
+  return ms;
 }
 
 /**
@@ -77,13 +84,13 @@ async function runLevel(stage: Stage, server: Server, spec: RunSpec): Promise<Le
   };
   await settle(url);
   const cpuBefore = await cpuMs(pid);
-  const dbBefore = await postgresCpuMs();
+  const dbBefore = await postgresCpu();
   const { value: out, peakMb } = await withPeakRss(pid, async () =>
     JSON.parse(await runNode(['bench/load.ts', JSON.stringify(job)], (spec.durationS + 60) * 1000)) as LoadResult,
   );
   loadCpu.ms += out.cpu_ms;
   const cpu = (await cpuMs(pid)) - cpuBefore;
-  const db = Math.max(0, (await postgresCpuMs()) - dbBefore);
+  const db = postgresCpuSince(dbBefore, await postgresCpu());
   dbCpu.ms += db;
   const total = Object.values(out.status_counts).reduce((a, b) => a + b, 0);
   const result: LevelResult = {
