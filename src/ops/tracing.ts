@@ -1,7 +1,7 @@
 import { ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 export const tracer = trace.getTracer('dabba');
@@ -9,18 +9,20 @@ export const tracer = trace.getTracer('dabba');
 let provider: NodeTracerProvider | undefined;
 
 /**
- * Registers the process-wide tracer provider once: spans (and so trace ids in logs) exist whenever
- * tracing is on; they leave the process only when an OTLP endpoint is configured.
- * `OTEL_SDK_DISABLED=true` turns tracing off entirely (every span becomes a no-op).
+ * Registers the process-wide tracer provider once: trace ids (in logs, and in `traceparent` to the
+ * partners) exist whenever tracing is on. Spans are recorded only when an OTLP endpoint is
+ * configured; without one nothing would ever read them, so none is sampled and each span is just its
+ * ids. `OTEL_SDK_DISABLED=true` turns tracing off entirely (every span becomes a no-op).
  * @see https://opentelemetry.io/docs/languages/js/instrumentation/
+ * @see https://opentelemetry.io/docs/concepts/sampling/
  */
 export function setupTracing(opts: { endpoint?: string; enabled: boolean }) {
   if (provider || !opts.enabled) return;
   provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': 'dabba' }),
-    spanProcessors: opts.endpoint
-      ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${opts.endpoint.replace(/\/$/, '')}/v1/traces` }))]
-      : [],
+    ...(opts.endpoint
+      ? { spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${opts.endpoint.replace(/\/$/, '')}/v1/traces` }))] }
+      : { sampler: new AlwaysOffSampler() }),
   });
   provider.register();
 }
