@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { createDatabase } from '../src/db/database.ts';
 import { statementCachingClient } from '../src/db/statement-cache.ts';
 import { createTestDatabase } from './helper.ts';
 
@@ -69,6 +70,19 @@ describe('statement cache', () => {
     } finally {
       await client.end();
       await other.end();
+    }
+  });
+
+  it('has every pooled connection plan each run with its own parameters, not a generic plan made earlier', async () => {
+    const { pool, db } = createDatabase({ url, max: 2, statementCache: 8 });
+    try {
+      const clients = await Promise.all([pool.connect(), pool.connect()]);
+      for (const c of clients) {
+        assert.equal((await c.query('SHOW plan_cache_mode')).rows[0].plan_cache_mode, 'force_custom_plan');
+        c.release();
+      }
+    } finally {
+      await db.destroy();
     }
   });
 });

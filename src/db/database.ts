@@ -36,6 +36,11 @@ export function createDatabase(opts: DatabaseOptions) {
   });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', () => {});
+  // Prepared statements are for skipping the parse; every run is still planned with its parameters,
+  // because a generic plan chosen while a table was small (a seq scan of five orders) would be kept
+  // by the connection long after the table has grown.
+  // @see https://www.postgresql.org/docs/current/sql-prepare.html#SQL-PREPARE-NOTES
+  if (statementCache > 0) pool.on('connect', (client) => void client.query('SET plan_cache_mode = force_custom_plan').catch(() => {}));
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool }),
     log: opts.onQuery
