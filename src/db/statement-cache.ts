@@ -5,11 +5,11 @@ const isStalePlan = (err: unknown) => (err as { code?: string }).code === '0A000
 
 /**
  * A pg client that prepares each parameterised statement once per connection and runs it by name
- * afterwards, as asyncpg's statement cache does: PostgreSQL skips parsing it again and, once it
- * settles on a generic plan, planning it. The hot statements of checkout are CTEs whose planning
- * cost as much as running them. Bounded: past `size` distinct texts on a connection, new ones run
- * unnamed (pg has no way to unprepare). Statements without parameters (BEGIN, migrations with
- * several commands) keep the simple protocol. A statement whose plan went stale (a migration
+ * afterwards, as asyncpg's statement cache does: PostgreSQL skips parsing it again. (Each run is
+ * still planned with its parameters: createDatabase sets plan_cache_mode, since a generic plan made
+ * while a table was small outlives its growth.) Bounded: past `size` distinct texts on a
+ * connection, new ones run unnamed (pg has no way to unprepare). Statements without parameters
+ * (BEGIN, migrations with several commands) keep the simple protocol. A statement whose plan went stale (a migration
  * changed its table) fails once and is prepared afresh on its next run.
  * @see https://node-postgres.com/features/queries#prepared-statements
  * @see https://magicstack.github.io/asyncpg/current/api/index.html#prepared-statements

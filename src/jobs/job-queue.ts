@@ -25,8 +25,9 @@ export const FOLLOW_UPS: readonly FollowUp[] = ['notify', 'capture', 'compensate
 const BATCH_SIZE = 16;
 
 /**
- * Durable follow-up work on pg-boss, in the same PostgreSQL as the orders: a job is sent inside the
- * transaction that changes the order, so the change and its follow-up commit together or not at all.
+ * Durable follow-up work on pg-boss, in the same PostgreSQL as the orders. Jobs are inserted inside
+ * the relay's transaction that clears their events' `follow_ups_pending` (see FollowUpRelay), so a
+ * follow-up is queued exactly when it stops being owed.
  * @see https://github.com/timgit/pg-boss/blob/master/docs/api/adapters.md
  */
 export class JobQueue {

@@ -107,7 +107,7 @@ export function createMetrics() {
     httpInFlight: new Gauge({ name: 'dabba_http_requests_in_flight', help: 'Requests being handled now', registers }),
     httpAdmitted: new Gauge({
       name: 'dabba_http_admitted_in_flight',
-      help: 'Admitted requests holding a slot per route (method and template); at the route limit new ones get 503',
+      help: 'Admitted requests holding a slot per route (method and template); at the route limit new ones wait for a slot',
       labelNames: ['route'] as const,
       registers,
       collect() {

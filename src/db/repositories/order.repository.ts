@@ -241,6 +241,7 @@ export class OrderRepository {
       .selectFrom('orders as o')
       .innerJoin('users as c', 'c.id', 'o.customer_id')
       .select(['o.id', 'c.email'])
+      // One array parameter rather than IN ($1, $2, …): the same statement text for any batch size, so it stays prepared.
       .where('o.id', '=', sql<string>`ANY(${[...orderIds]}::uuid[])`)
       .execute();
   }

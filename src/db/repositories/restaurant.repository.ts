@@ -85,16 +85,6 @@ export class RestaurantRepository {
       .execute();
   }
 
-  menuItems(restaurantId: string, ids: readonly string[]) {
-    if (ids.length === 0) return Promise.resolve([]);
-    return this.db
-      .selectFrom('menu_items')
-      .select(['id', 'name', 'price_cents', 'is_available'])
-      .where('restaurant_id', '=', restaurantId)
-      .where('id', 'in', ids)
-      .execute();
-  }
-
   /** The owner condition is part of the write, so a non-owner's update changes nothing. */
   setOpen(id: string, isOpen: boolean, ownerId: string | undefined) {
     return this.db
