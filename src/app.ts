@@ -129,11 +129,10 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
   });
   await jobs.start();
   if (opts.background !== false) {
-    const handlers = services.followUps;
     for (const name of FOLLOW_UPS) {
       await jobs.work(name, JOB_WORKERS, (batch) => {
         monitor.enter(`job ${name}`);
-        return name === 'notify' ? handlers.notifyAll(batch) : Promise.allSettled(batch.map((job) => handlers[name](job)));
+        return services.followUps.run(name, batch);
       });
     }
     services.sweeper.start();

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { OrderRepository } from '../db/repositories/order.repository.ts';
+import type { FollowUp } from '../domain/follow-ups.ts';
 import type { FollowUpJob } from '../jobs/job-queue.ts';
 import type { Partners } from '../partners/index.ts';
 
@@ -23,6 +24,12 @@ export class FollowUpsService {
     this.#orders = deps.orders;
     this.#partners = deps.partners;
     this.#log = deps.log;
+  }
+
+  /** One batch of a job queue, one outcome per job: notifications share their read, the rest run one by one at once. */
+  run(name: FollowUp, jobs: FollowUpJob[]): Promise<PromiseSettledResult<void>[]> {
+    if (name === 'notify') return this.notifyAll(jobs);
+    return Promise.allSettled(jobs.map((job) => this[name](job)));
   }
 
   /** Gives back what a failed or cancelled order still holds: the authorisation, and the POS ticket. */
