@@ -107,26 +107,18 @@ describe('admission control', () => {
     const inFlight = async () => (await ctx.app.metrics.httpInFlight.get()).values[0]?.value;
     await eventually('the server to see the hang-up', async () => (await inFlight()) === 0);
 
+    const newOrder = () =>
+      ctx.app.inject({ method: 'POST', url: '/v1/orders', headers: { ...customer.auth, 'idempotency-key': randomUUID() }, payload: orderBody(restaurant) });
     assert.equal(await status(), 'placed', 'checkout is still running');
     assert.equal(await admitted(ORDERS_ROUTE), 1, 'the abandoned checkout still holds its slot');
-    const second = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/orders',
-      headers: { ...customer.auth, 'idempotency-key': randomUUID() },
-      payload: orderBody(restaurant),
-    });
+    const second = await newOrder();
     assert.equal(second.statusCode, 503, second.body);
     assert.match(String((second.json() as { detail: string }).detail), /POST \/v1\/orders has 1 request in flight/);
 
     await drained(ORDERS_ROUTE);
     assert.equal(await status(), 'confirmed', 'the slot came back only once checkout had decided the order');
     await ctx.sim.fast();
-    const next = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/orders',
-      headers: { ...customer.auth, 'idempotency-key': randomUUID() },
-      payload: orderBody(restaurant),
-    });
+    const next = await newOrder();
     assert.equal(next.statusCode, 201, next.body);
     await drained(ORDERS_ROUTE);
   });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { FollowUpOutboxRepository } from '../src/db/repositories/follow-up-outbox.repository.ts';
 import { OrderRepository } from '../src/db/repositories/order.repository.ts';
@@ -50,15 +51,21 @@ async function moveWithoutRelay(c: TestContext, order: { id: string; version: nu
   return moved;
 }
 
+/** A confirmed order whose confirmation the app has relayed, then cancelled by a move nobody relayed. */
+async function cancelledAndOwed(c: TestContext) {
+  const customer = await createUser(c, 'customer');
+  const restaurant = await createRestaurant(c, await createUser(c, 'restaurant'), { pos: true });
+  const order = await placeOrder(c, customer, restaurant);
+  assert.equal(order.status, 'confirmed');
+  await eventually('the confirmation relayed', async () => (await pending(c, order.id)).length === 0);
+  const moved = await moveWithoutRelay(c, order, 'cancelled');
+  return { order, moved };
+}
+
 describe('follow-up relay', () => {
   it('queues the follow-ups of a move exactly once, even with two relays racing for them', async () => {
-    const customer = await createUser(quiet, 'customer');
-    const restaurant = await createRestaurant(quiet, await createUser(quiet, 'restaurant'), { pos: true });
-    const order = await placeOrder(quiet, customer, restaurant);
-    assert.equal(order.status, 'confirmed');
     // The checkout's own move was relayed by the app: one notification for `confirmed`.
-    await eventually('the confirmation relayed', async () => (await pending(quiet, order.id)).length === 0);
-    const moved = await moveWithoutRelay(quiet, order, 'cancelled');
+    const { order, moved } = await cancelledAndOwed(quiet);
     assert.equal(moved.status, 'cancelled', 'the move returns the order as it now is');
     assert.deepEqual(await pending(quiet, order.id), ['cancelled'], 'the move left its follow-ups owed, in the same statement');
 
@@ -76,11 +83,7 @@ describe('follow-up relay', () => {
   });
 
   it('relays at start-up what a process that died after its move left owed', async () => {
-    const customer = await createUser(quiet, 'customer');
-    const restaurant = await createRestaurant(quiet, await createUser(quiet, 'restaurant'), { pos: true });
-    const order = await placeOrder(quiet, customer, restaurant);
-    await eventually('the confirmation relayed', async () => (await pending(quiet, order.id)).length === 0);
-    await moveWithoutRelay(quiet, order, 'cancelled');
+    const { order } = await cancelledAndOwed(quiet);
 
     const restarted = relayFor(quiet);
     restarted.start();
@@ -93,13 +96,62 @@ describe('follow-up relay', () => {
   });
 
   it('a graceful stop relays what is still owed before it returns', async () => {
-    const customer = await createUser(quiet, 'customer');
-    const restaurant = await createRestaurant(quiet, await createUser(quiet, 'restaurant'), { pos: true });
-    const order = await placeOrder(quiet, customer, restaurant);
-    await eventually('the confirmation relayed', async () => (await pending(quiet, order.id)).length === 0);
-    await moveWithoutRelay(quiet, order, 'cancelled');
+    const { order } = await cancelledAndOwed(quiet);
     await relayFor(quiet).close();
     assert.deepEqual(await pending(quiet, order.id), []);
     assert.equal((await jobsFor(quiet, order.id)).filter((j) => j.status === 'cancelled').length, 2);
+  });
+
+  it('a relay run that fails part-way queues nothing and leaves the follow-ups owed for the next run', async () => {
+    const { order } = await cancelledAndOwed(quiet);
+    // The notification's insert goes through; the compensation's is refused, after the claim.
+    await quiet.sql.query(`ALTER TABLE pgboss.job_common ADD CONSTRAINT test_no_compensate CHECK (name <> 'compensate') NOT VALID`);
+    const errors: unknown[] = [];
+    try {
+      await assert.rejects(relayFor(quiet, errors).relayOnce(), /test_no_compensate/);
+      assert.deepEqual(await pending(quiet, order.id), ['cancelled'], 'the claim was rolled back with the failed insert');
+      assert.deepEqual(await jobsFor(quiet, order.id), [{ name: 'notify', status: 'confirmed' }]);
+    } finally {
+      await quiet.sql.query('ALTER TABLE pgboss.job_common DROP CONSTRAINT test_no_compensate');
+    }
+    await relayFor(quiet).close();
+    assert.deepEqual(await pending(quiet, order.id), []);
+    assert.deepEqual(await jobsFor(quiet, order.id), [
+      { name: 'compensate', status: 'cancelled' },
+      { name: 'notify', status: 'cancelled' },
+      { name: 'notify', status: 'confirmed' },
+    ]);
+  });
+});
+
+describe('job workers', () => {
+  it('settle each job of a batch on its own: one failure is retried, the rest complete', async () => {
+    const ids = Array.from({ length: 5 }, () => randomUUID());
+    const failing = ids[2]!;
+    await quiet.app.db.transaction().execute((tx) =>
+      quiet.app.jobs.enqueueMany(tx, 'capture', ids.map((orderId) => ({ orderId, status: 'delivered' }))),
+    );
+    await quiet.app.jobs.work('capture', 1, (batch) =>
+      Promise.allSettled(
+        batch.map(async (job) => {
+          if (job.orderId === failing) throw new Error('the gateway is down');
+        }),
+      ),
+    );
+    const states = async () => {
+      const { rows } = await quiet.sql.query<{ order_id: string; state: string }>(
+        `SELECT data->>'orderId' AS order_id, state FROM pgboss.job WHERE name = 'capture' AND data->>'orderId' = ANY($1)`,
+        [ids],
+      );
+      return new Map(rows.map((r) => [r.order_id, r.state]));
+    };
+    const settled = await eventually('the batch settled', async () => {
+      const now = await states();
+      return ids.every((id) => ['completed', 'retry'].includes(now.get(id) ?? '')) && now;
+    });
+    assert.deepEqual(
+      ids.map((id) => settled.get(id)),
+      ids.map((id) => (id === failing ? 'retry' : 'completed')),
+    );
   });
 });
