@@ -21,6 +21,11 @@ export interface MetricSources {
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'dabba_' });
+  // prom-client's defaults include three gauges named `…_total`, which Prometheus reserves for counters
+  // (`promtool check metrics` rejects them). Each is the sum of the per-type gauge that stays:
+  // `sum without (type) (dabba_nodejs_active_handles)` gives the same number.
+  // @see https://github.com/prometheus/client_js/issues/283
+  for (const kind of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`dabba_nodejs_active_${kind}_total`);
   const registers = [registry];
   const sources: MetricSources = {};
 
