@@ -25,10 +25,10 @@ const DISHES = [
   'Noodles',
   'Kulfi',
 ];
-export const GENERATED_ITEMS = 10;
+const GENERATED_ITEMS = 10;
 
 /** FNV-1a: stable across processes, so a restaurant's generated menu never changes between runs. */
-export function hash32(text: string): number {
+function hash32(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h >>> 0;

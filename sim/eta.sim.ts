@@ -19,7 +19,7 @@ export function haversineKm(a: Point, b: Point): number {
 }
 
 /** Travel time plus prep, with ±10% noise on travel so callers cannot rely on exact values. */
-export function predictMinutes(origin: Point, destination: Point, prepMinutes: number, random = Math.random): number {
+function predictMinutes(origin: Point, destination: Point, prepMinutes: number, random = Math.random): number {
   const travel = (haversineKm(origin, destination) / SPEED_KMH) * 60;
   return Math.max(1, Math.round(prepMinutes + travel * (0.9 + 0.2 * random())));
 }

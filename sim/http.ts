@@ -22,7 +22,7 @@ export interface PartnerSim {
   reset(): void;
 }
 
-export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 
 export const reply = (status: number, body: unknown): Reply => ({ status, body });
 export const notFound = (): Reply => reply(404, { error: 'not found' });

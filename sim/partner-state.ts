@@ -3,7 +3,7 @@ import { type FieldErrors, hasErrors, isObject } from './fields.ts';
 export const PARTNERS = ['payments', 'pos', 'eta', 'notify', 'catalog'] as const;
 export type PartnerName = (typeof PARTNERS)[number];
 
-export const MODES = ['normal', 'hang', 'down'] as const;
+const MODES = ['normal', 'hang', 'down'] as const;
 export type Mode = (typeof MODES)[number];
 
 export interface PartnerSettings {
@@ -21,7 +21,7 @@ const DEFAULT_LATENCY: Record<PartnerName, [median: number, p99: number]> = {
   catalog: [100, 400],
 };
 
-export const defaultSettings = (name: PartnerName): PartnerSettings => ({
+const defaultSettings = (name: PartnerName): PartnerSettings => ({
   median_ms: DEFAULT_LATENCY[name][0],
   p99_ms: DEFAULT_LATENCY[name][1],
   error_rate: 0,

@@ -5,7 +5,7 @@ import { IdempotencyStore } from './idempotency.ts';
 import { type Authorization, type ChangeKind, type ChangeOutcome, applyChange } from './payments-auth.ts';
 
 /** Above this the sim declines, so tests can provoke a decline without any setup. */
-export const DECLINE_ABOVE_CENTS = 500_000;
+const DECLINE_ABOVE_CENTS = 500_000;
 
 type Kind = 'authorize' | ChangeKind;
 type Outcome = 'authorized' | 'declined' | ChangeOutcome;

@@ -19,7 +19,6 @@ describe('config', () => {
     [{ DATABASE_URL: 'postgres://[bad' }, 'DATABASE_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ PAYMENTS_URL: 'ftp://x' }, 'PAYMENTS_URL'],
-    [{ NATS_URL: 'http://x' }, 'NATS_URL'],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
     [{ ADMISSION_MAX_IN_FLIGHT: '-1' }, 'ADMISSION_MAX_IN_FLIGHT'],

@@ -6,67 +6,91 @@ import { Value } from 'typebox/value';
 const Port = (fallback: number) => Type.Integer({ minimum: 0, maximum: 65535, default: fallback });
 const Url = Type.String({ pattern: '^https?://[^\\s]+$' });
 
-/** Every variable dabba reads, with its default: the one place the environment is described. */
-export const EnvSchema = Type.Object({
+const Ms = (minimum: number, maximum: number, fallback: number) => Type.Integer({ minimum, maximum, default: fallback });
+const Count = (minimum: number, maximum: number, fallback: number) => Type.Integer({ minimum, maximum, default: fallback });
+
+/** Where the API listens, how many processes serve, how they stop. */
+const Server = {
   NODE_ENV: Type.Enum(['development', 'test', 'production'], { default: 'development' }),
   PORT: Port(3000),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  WORKERS: Count(1, 256, 1),
+  SHUTDOWN_TIMEOUT_MS: Ms(100, 600_000, 10_000),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+};
+
+/** PostgreSQL: the server, the pool, and the embedded one `dabba up` runs when no URL is given. */
+const Database = {
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://[^\\s]+$' })),
-  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 500, default: 20 }),
-  DATABASE_POOL_WAIT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 5_000 }),
+  DATABASE_POOL_MAX: Count(1, 500, 20),
+  DATABASE_POOL_WAIT_MS: Ms(10, 60_000, 5_000),
   // 0 = off: a proxy that pools by transaction (PgBouncer's transaction mode) cannot keep statements prepared.
-  DATABASE_STATEMENT_CACHE: Type.Integer({ minimum: 0, maximum: 10_000, default: 256 }),
+  DATABASE_STATEMENT_CACHE: Count(0, 10_000, 256),
   EMBEDDED_PG_PORT: Port(54329),
   DABBA_DATA_DIR: Type.String({ minLength: 1, default: './data' }),
-  NATS_URL: Type.Optional(Type.String({ pattern: '^nats://[^\\s]+$' })),
+  SEED_DEMO: Type.Boolean({ default: true }),
+};
+
+/** Accounts and tokens. */
+const Auth = {
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  JWT_TTL_SECONDS: Count(60, 2_592_000, 86_400),
+};
+
+/** The outside systems, and the resilience chain every call to them goes through. */
+const Partners = {
   PAYMENTS_URL: Type.Optional(Url),
   POS_URL: Type.Optional(Url),
   ETA_URL: Type.Optional(Url),
   NOTIFY_URL: Type.Optional(Url),
   CATALOG_URL: Type.Optional(Url),
   SIM_PORT: Port(3100),
-  PARTNER_MAX_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 100_000, default: 512 }),
-  PARTNER_MAX_QUEUE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 2048 }),
-  PARTNER_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 10_000, default: 128 }),
-  PARTNER_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 10, default: 3 }),
-  PARTNER_BREAKER_THRESHOLD: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
-  PARTNER_BREAKER_HALF_OPEN_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 5_000 }),
-  ORDER_FLOW_DEADLINE_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 3_000 }),
-  TABLET_ACCEPT_TIMEOUT_MS: Type.Integer({ minimum: 1_000, maximum: 3_600_000, default: 300_000 }),
-  PLACED_STUCK_AFTER_MS: Type.Integer({ minimum: 1_000, maximum: 3_600_000, default: 60_000 }),
-  SWEEP_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
-  JOB_POLL_INTERVAL_MS: Type.Integer({ minimum: 500, maximum: 60_000, default: 1_000 }),
-  FEED_DEADLINE_MS: Type.Integer({ minimum: 50, maximum: 10_000, default: 800 }),
-  FEED_RESTAURANTS: Type.Integer({ minimum: 1, maximum: 50, default: 10 }),
-  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
-  JWT_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 2_592_000, default: 86_400 }),
-  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
-  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Url),
-  OTEL_SDK_DISABLED: Type.Boolean({ default: false }),
-  SHED_MAX_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 100 }),
-  // 0 = off. A loop that is 99% busy can still answer promptly; shedding on utilisation halved order
-  // goodput in the benchmark (bench/README.md), while the delay limit catches real queueing.
-  SHED_MAX_LOOP_UTILIZATION: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
+  PARTNER_MAX_IN_FLIGHT: Count(1, 100_000, 512),
+  PARTNER_MAX_QUEUE: Count(0, 1_000_000, 2048),
+  PARTNER_CONNECTIONS: Count(1, 10_000, 128),
+  PARTNER_MAX_ATTEMPTS: Count(1, 10, 3),
+  PARTNER_BREAKER_THRESHOLD: Count(1, 1000, 20),
+  PARTNER_BREAKER_HALF_OPEN_MS: Ms(10, 600_000, 5_000),
+};
+
+/** The order's flow, its background follow-ups, and the home feed. */
+const Orders = {
+  ORDER_FLOW_DEADLINE_MS: Ms(100, 60_000, 3_000),
+  TABLET_ACCEPT_TIMEOUT_MS: Ms(1_000, 3_600_000, 300_000),
+  PLACED_STUCK_AFTER_MS: Ms(1_000, 3_600_000, 60_000),
+  SWEEP_INTERVAL_MS: Ms(100, 600_000, 10_000),
+  JOB_POLL_INTERVAL_MS: Ms(500, 60_000, 1_000),
+  FEED_DEADLINE_MS: Ms(50, 10_000, 800),
+  FEED_RESTAURANTS: Count(1, 50, 10),
+};
+
+/** Staying fast under load: load shedding, per-route admission control, the blocked-loop monitor. */
+const Overload = {
+  SHED_MAX_LOOP_DELAY_MS: Ms(0, 60_000, 100),
+  // 0 = 90% of V8's heap limit.
   SHED_MAX_HEAP_BYTES: Type.Integer({ minimum: 0, default: 0 }),
-  // 0 = off. As an all-or-nothing gate it protects accepted latency at a fixed offered rate but lets
-  // closed-loop clients that ignore Retry-After collapse goodput (bench/README.md, findings).
-  SHED_MAX_DB_WAITING: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
-  SHED_RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 2 }),
+  SHED_RETRY_AFTER_SECONDS: Count(1, 3600, 2),
   // 0 = off (the feed's limit included). In-flight requests per /v1 route past which new ones wait, then get 503.
-  ADMISSION_MAX_IN_FLIGHT: Type.Integer({ minimum: 0, maximum: 100_000, default: 256 }),
+  ADMISSION_MAX_IN_FLIGHT: Count(0, 100_000, 256),
   // 0 = ADMISSION_MAX_IN_FLIGHT. Lower because each feed holds 2×FEED_RESTAURANTS partner calls at once:
   // with PARTNER_CONNECTIONS (128) sockets per partner only about a dozen feeds fit before partner calls
   // queue, so past a few dozen feeds in flight another admission only adds latency to all of them
   // (32 against 64 in bench/README.md: the same goodput, lower latency under overload).
-  FEED_MAX_IN_FLIGHT: Type.Integer({ minimum: 0, maximum: 100_000, default: 32 }),
+  FEED_MAX_IN_FLIGHT: Count(0, 100_000, 32),
   // 0 = refuse at once. How long a request past its route's limit may wait for a slot (newest first).
-  ADMISSION_MAX_WAIT_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000 }),
-  ADMISSION_MAX_WAITING: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 8_192 }),
-  BLOCKED_LOOP_THRESHOLD_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 100 }),
-  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
-  WORKERS: Type.Integer({ minimum: 1, maximum: 256, default: 1 }),
-  SEED_DEMO: Type.Boolean({ default: true }),
-});
+  ADMISSION_MAX_WAIT_MS: Ms(0, 60_000, 1_000),
+  ADMISSION_MAX_WAITING: Count(0, 1_000_000, 8_192),
+  BLOCKED_LOOP_THRESHOLD_MS: Ms(0, 60_000, 100),
+};
+
+/** Tracing export. */
+const Tracing = {
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Url),
+  OTEL_SDK_DISABLED: Type.Boolean({ default: false }),
+};
+
+/** Every variable dabba reads, grouped by concern, with its default: the one place the environment is described. */
+export const EnvSchema = Type.Object({ ...Server, ...Database, ...Auth, ...Partners, ...Orders, ...Overload, ...Tracing });
 export type Env = Static<typeof EnvSchema>;
 
 /** Used only outside production, where a missing secret must not stop a first `npm start`. */
@@ -124,7 +148,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
       embeddedPort: e.EMBEDDED_PG_PORT,
     },
     dataDir: path.resolve(e.DABBA_DATA_DIR),
-    natsUrl: e.NATS_URL,
     partners: {
       payments: e.PAYMENTS_URL,
       pos: e.POS_URL,
@@ -158,10 +181,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
     tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, enabled: !e.OTEL_SDK_DISABLED },
     shedding: {
       maxEventLoopDelayMs: e.SHED_MAX_LOOP_DELAY_MS,
-      maxEventLoopUtilization: e.SHED_MAX_LOOP_UTILIZATION,
       // 0: 90% of V8's heap limit, so a process sheds before it would die of an out-of-memory error.
       maxHeapUsedBytes: e.SHED_MAX_HEAP_BYTES || Math.floor(getHeapStatistics().heap_size_limit * 0.9),
-      maxDbWaiting: e.SHED_MAX_DB_WAITING,
       retryAfterSeconds: e.SHED_RETRY_AFTER_SECONDS,
     },
     admission: { maxInFlight: e.ADMISSION_MAX_IN_FLIGHT, maxWaitMs: e.ADMISSION_MAX_WAIT_MS, maxWaiting: e.ADMISSION_MAX_WAITING },

@@ -3,6 +3,9 @@
  * anything else is a bug and reaches the client as a bare 500.
  * @see https://www.rfc-editor.org/rfc/rfc9457
  */
+/** Every problem type dabba answers with is a page under one base. */
+export const problemType = (slug: string | number) => `https://dabba.dev/problems/${slug}`;
+
 export interface FieldError {
   field: string;
   message: string;
@@ -24,7 +27,7 @@ export class AppError extends Error {
   ) {
     super(detail);
     this.status = status;
-    this.type = `https://dabba.dev/problems/${slug}`;
+    this.type = problemType(slug);
     this.title = title;
     this.errors = opts.errors;
     this.extra = opts.extra;

@@ -1,20 +1,16 @@
-import type { App } from './app.ts';
 import { build, type BuildOptions } from './app.ts';
+import type { App } from './app.types.ts';
 import type { Config } from './config.ts';
-import { migrateToLatest } from './db/migrate.ts';
-import { seedDemoCity } from './db/seed/demo-city.ts';
 import { shutdownTracing } from './ops/tracing.ts';
 
 /**
- * Starts the API: build → migrate (under an advisory lock) → seed an empty development database →
- * listen. The caller owns shutdown through `stopServer`.
+ * Starts the API: build (which migrates under an advisory lock and seeds an empty development
+ * database) → listen, background work starting once the app is ready. The caller owns shutdown
+ * through `stopServer`.
  */
 export async function startServer(config: Config, opts: BuildOptions = {}): Promise<App> {
   const app = await build(config, opts);
   try {
-    const applied = await migrateToLatest(app.db);
-    if (applied.length > 0) app.log.info({ migrations: applied }, 'migrations applied');
-    if (config.seedDemo && (await seedDemoCity(app.db))) app.log.info('demo city seeded');
     // Longer than a typical load balancer's idle timeout, so the balancer closes idle sockets first.
     app.server.keepAliveTimeout = 72_000;
     app.server.headersTimeout = 75_000;
@@ -29,9 +25,9 @@ export async function startServer(config: Config, opts: BuildOptions = {}): Prom
 
 /**
  * Graceful stop: /readyz turns false at once; the listener stops accepting and idle keep-alive
- * connections close; requests in flight (and the checkouts inside them) finish; then jobs stop being
- * taken while running ones finish, and the pools close (onClose hooks in app.ts). Connections still
- * busy after `timeoutMs` are cut so the process always ends.
+ * connections close; requests in flight (and the checkouts inside them) finish; then background work
+ * stops (jobs stop being taken while running ones finish) and the pools close (the services plugin's
+ * onClose). Connections still busy after `timeoutMs` are cut so the process always ends.
  */
 export async function stopServer(app: App, timeoutMs: number) {
   app.services.health.markShuttingDown();

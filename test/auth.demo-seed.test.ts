@@ -18,7 +18,7 @@ async function counts(ctx: TestContext) {
 describe('the demo city seed', () => {
   it('fills an empty database once: restaurants around Mumbai with menus, couriers, and four demo accounts', async () => {
     const ctx = await setup({ background: false });
-    assert.equal(await seedDemoCity(ctx.app.db), true);
+    assert.equal(await seedDemoCity(ctx.db), true);
 
     const { rows: restaurants } = await ctx.sql.query<{ id: string; lat: number; lng: number; cuisine: string; items: number }>(
       `SELECT r.id, r.lat, r.lng, r.cuisine, (SELECT count(*)::int FROM menu_items m WHERE m.restaurant_id = r.id) AS items
@@ -66,7 +66,7 @@ describe('the demo city seed', () => {
     // Seeding again finds the city there and adds nothing.
     const before = await databaseDigest(ctx.sql);
     const beforeCounts = await counts(ctx);
-    assert.equal(await seedDemoCity(ctx.app.db), false);
+    assert.equal(await seedDemoCity(ctx.db), false);
     assert.equal(await databaseDigest(ctx.sql), before);
     assert.deepEqual(await counts(ctx), beforeCounts);
   });
@@ -81,7 +81,7 @@ describe('the demo city seed', () => {
     try {
       await gate.query('BEGIN');
       await gate.query('LOCK TABLE users IN SHARE MODE');
-      const seeding = Promise.all([seedDemoCity(ctx.app.db), seedDemoCity(other.db)]);
+      const seeding = Promise.all([seedDemoCity(ctx.db), seedDemoCity(other.db)]);
       let blocked = 0;
       for (const deadline = Date.now() + 10_000; blocked < 2 && Date.now() < deadline; ) {
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -108,7 +108,7 @@ describe('the demo city seed', () => {
 
     // The result is the same city a single seed makes.
     const single = await setup({ background: false });
-    assert.equal(await seedDemoCity(single.app.db), true);
+    assert.equal(await seedDemoCity(single.db), true);
     const [raced, alone] = [await counts(ctx), await counts(single)];
     assert.deepEqual(raced, alone);
   });

@@ -1,13 +1,20 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { FollowUpOutboxRepository } from '../src/db/repositories/follow-up-outbox.repository.ts';
 import { OrderRepository } from '../src/db/repositories/order.repository.ts';
+import { SYSTEM } from '../src/domain/identity.ts';
+import { decideMove } from '../src/domain/order-moves.ts';
 import { FollowUpRelay } from '../src/jobs/follow-up-relay.ts';
+import { JobQueue } from '../src/jobs/job-queue.ts';
 import { type TestContext, createRestaurant, createUser, eventually, placeOrder, setup } from './helper.ts';
 
 /** No job workers and no sweeps: each test drives the relay itself and reads the queued jobs. */
 const quiet = await setup({ background: false });
+/** The test's own queue on the app's database, as a second process would have. */
+const jobs = new JobQueue({ url: quiet.url, pollIntervalMs: 500, onError: () => {} });
+await jobs.start();
+after(() => jobs.stop());
 
 async function jobsFor(c: TestContext, orderId: string) {
   const { rows } = await c.sql.query<{ name: string; status: string }>(
@@ -27,9 +34,9 @@ async function pending(c: TestContext, orderId: string) {
 
 function relayFor(c: TestContext, errors: unknown[] = []) {
   return new FollowUpRelay({
-    db: c.app.db,
-    outbox: new FollowUpOutboxRepository(c.app.db),
-    jobs: c.app.jobs,
+    db: c.db,
+    outbox: new FollowUpOutboxRepository(c.db),
+    jobs,
     delayMs: 10,
     sweepMs: 60_000,
     onError: (err) => errors.push(err),
@@ -37,16 +44,11 @@ function relayFor(c: TestContext, errors: unknown[] = []) {
 }
 
 /** A status change as a process that dies right after it would leave it: committed, never relayed. */
-async function moveWithoutRelay(c: TestContext, order: { id: string; version: number; status: string }, to: 'cancelled') {
-  const moved = await new OrderRepository(c.app.db).changeStatus({
-    orderId: order.id,
-    fromVersion: order.version,
-    from: order.status as 'confirmed',
-    to,
-    actorId: null,
-    actorRole: 'system',
-    reason: 'test',
-  });
+async function moveWithoutRelay(c: TestContext, order: { id: string }, to: 'cancelled') {
+  const orders = new OrderRepository(c.db);
+  const decision = decideMove((await orders.findSnapshot(order.id))!, { to }, SYSTEM, 'test');
+  assert.ok(decision.ok, 'the move is allowed');
+  const moved = await orders.changeStatus(decision.move);
   assert.ok(moved, 'the move won');
   return moved;
 }
@@ -128,10 +130,10 @@ describe('job workers', () => {
   it('settle each job of a batch on its own: one failure is retried, the rest complete', async () => {
     const ids = Array.from({ length: 5 }, () => randomUUID());
     const failing = ids[2]!;
-    await quiet.app.db.transaction().execute((tx) =>
-      quiet.app.jobs.enqueueMany(tx, 'capture', ids.map((orderId) => ({ orderId, status: 'delivered' }))),
+    await quiet.db.transaction().execute((tx) =>
+      jobs.enqueueMany(tx, 'capture', ids.map((orderId) => ({ orderId, status: 'delivered' }))),
     );
-    await quiet.app.jobs.work('capture', 1, (batch) =>
+    await jobs.work('capture', 1, (batch) =>
       Promise.allSettled(
         batch.map(async (job) => {
           if (job.orderId === failing) throw new Error('the gateway is down');

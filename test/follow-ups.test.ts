@@ -256,7 +256,8 @@ describe('follow-ups of status changes', () => {
       const sent = await notificationsFor(ctx, people.customer, order.id);
       return sent.length === 1 && sent;
     });
-    await ctx.app.services.followUps.notify({ orderId: order.id, status: 'confirmed' });
+    const [outcome] = await ctx.app.services.followUps.run('notify', [{ orderId: order.id, status: 'confirmed' }]);
+    assert.equal(outcome?.status, 'fulfilled');
     assert.deepEqual(await notificationsFor(ctx, people.customer, order.id), first);
   });
 });

@@ -3,7 +3,8 @@ import { after } from 'node:test';
 import pg from 'pg';
 import { type App, type BuildOptions, build } from '../src/app.ts';
 import { type Config, loadConfig } from '../src/config.ts';
-import type { Role } from '../src/db/tables.ts';
+import { type Db, createDatabase } from '../src/db/database.ts';
+import type { Role } from '../src/domain/identity.ts';
 import { offset } from '../src/domain/geo.ts';
 import { hashPassword } from '../src/services/password-hasher.ts';
 import { type SimServer, startSimServer } from '../sim/server.ts';
@@ -122,7 +123,9 @@ export function partnerEnv(sim: Sim): Record<string, string> {
 export interface TestContext {
   app: App;
   url: string;
+  /** The test's own connections to the app's database: raw SQL, and Kysely for code under test that takes a Db. */
   sql: pg.Pool;
+  db: Db;
   sim: Sim;
 }
 
@@ -134,13 +137,15 @@ export async function setup(opts: BuildOptions & { env?: Record<string, string> 
   await app.ready();
   const sql = new pg.Pool({ connectionString: url, max: 4 });
   sql.on('error', () => {});
+  const { db } = createDatabase({ url, max: 2 });
   after(async () => {
     await app.close();
     await sim.server.close();
     await sql.end();
+    await db.destroy();
     await drop();
   });
-  return { app, url, sql, sim };
+  return { app, url, sql, db, sim };
 }
 
 /** Polls until `check` returns a truthy value; fails with `what` after `timeoutMs`. */

@@ -30,20 +30,22 @@ describe('order lifecycle', () => {
     assert.equal(delivered.version, 7);
 
     const { rows } = await ctx.sql.query(
-      'SELECT from_status, to_status, actor_id, actor_role FROM order_events WHERE order_id = $1 ORDER BY id',
+      'SELECT kind, from_status, to_status, courier_id, actor_id, actor_role FROM order_events WHERE order_id = $1 ORDER BY id',
       [order.id],
     );
     assert.deepEqual(
-      rows.map((r) => `${r.from_status}->${r.to_status}:${r.actor_role}`),
+      rows.map((r) => `${r.kind} ${r.from_status}->${r.to_status}:${r.actor_role}`),
       [
-        'null->placed:customer',
-        'placed->confirmed:restaurant',
-        'confirmed->preparing:restaurant',
-        'preparing->ready:restaurant',
-        'ready->picked_up:courier',
-        'picked_up->delivered:courier',
+        'status null->placed:customer',
+        'status placed->confirmed:restaurant',
+        'status confirmed->preparing:restaurant',
+        'courier_assigned preparing->preparing:admin',
+        'status preparing->ready:restaurant',
+        'status ready->picked_up:courier',
+        'status picked_up->delivered:courier',
       ],
     );
-    assert.equal(rows[4].actor_id, courier.id);
+    assert.equal(rows[3].courier_id, courier.id, 'the assignment names its courier');
+    assert.equal(rows[5].actor_id, courier.id);
   });
 });

@@ -97,7 +97,7 @@ export async function startEmbeddedPostgres(opts: Options): Promise<EmbeddedData
   return { url, close: () => server.stop() };
 }
 
-export async function ensureDatabase(adminUrl: string, name: string) {
+async function ensureDatabase(adminUrl: string, name: string) {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {

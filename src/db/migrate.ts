@@ -2,12 +2,14 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'k
 import * as initialSchema from './migrations/0001-initial-schema.ts';
 import * as partnerState from './migrations/0002-partner-state.ts';
 import * as followUpOutbox from './migrations/0003-follow-up-outbox.ts';
+import * as assignmentEvents from './migrations/0004-assignment-events.ts';
 
 /** Listed here rather than read from disk, so the set of migrations is checked by the compiler. */
 const migrations: Record<string, Migration> = {
   '0001-initial-schema': initialSchema,
   '0002-partner-state': partnerState,
   '0003-follow-up-outbox': followUpOutbox,
+  '0004-assignment-events': assignmentEvents,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

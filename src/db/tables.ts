@@ -1,11 +1,10 @@
-import type { OrderStatus } from '../domain/order-status.ts';
-import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, Insertable } from 'kysely';
+import type { ActorRole, Role } from '../domain/identity.ts';
+import type { EventKind } from '../domain/order-moves.ts';
+import type { OrderStatus, PaymentState, PosState } from '../domain/order-status.ts';
 
 /** Table shapes as Kysely sees them; the database, not the API, is their source. */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
-
-export type Role = 'customer' | 'restaurant' | 'courier' | 'admin';
-export type ActorRole = Role | 'system';
 
 export interface UsersTable {
   id: Generated<string>;
@@ -37,6 +36,7 @@ export interface RestaurantsTable {
   prep_minutes: number;
   pos_integrated: Generated<boolean>;
   is_open: Generated<boolean>;
+  /** numeric(2,1): pg hands it over as a string; repositories select it as a number. */
   rating: ColumnType<string | null, number | null | undefined, number | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -82,9 +82,6 @@ export interface OrdersTable {
   updated_at: Timestamp;
 }
 
-export type PaymentState = 'pending' | 'authorized' | 'declined' | 'unknown' | 'voided' | 'captured';
-export type PosState = 'none' | 'pending' | 'accepted' | 'rejected' | 'unknown' | 'cancelled';
-
 export interface OrderItemsTable {
   order_id: string;
   line: number;
@@ -98,8 +95,11 @@ export interface OrderItemsTable {
 export interface OrderEventsTable {
   id: Generated<string>;
   order_id: string;
-  from_status: string | null;
-  to_status: string;
+  kind: Generated<EventKind>;
+  from_status: OrderStatus | null;
+  to_status: OrderStatus;
+  /** The courier an assignment handed the order to. */
+  courier_id: string | null;
   actor_id: string | null;
   actor_role: ActorRole;
   reason: string | null;
@@ -117,8 +117,4 @@ export interface Database {
   order_events: OrderEventsTable;
 }
 
-export type UserRow = Selectable<UsersTable>;
-export type RestaurantRow = Selectable<RestaurantsTable>;
-export type MenuItemRow = Selectable<MenuItemsTable>;
-export type OrderRow = Selectable<OrdersTable>;
 export type NewOrder = Insertable<OrdersTable>;

@@ -1,21 +1,16 @@
-import type { OrderStatus } from './order-status.ts';
+import { type OrderStatus, isFailed } from './order-status.ts';
 
-export type FollowUp = 'notify' | 'capture' | 'compensate';
+/** The kinds of durable work a status change can leave behind; each is one job queue. */
+export const FOLLOW_UPS = ['notify', 'capture', 'compensate'] as const;
+export type FollowUp = (typeof FOLLOW_UPS)[number];
 
 /**
- * The durable work a status change leaves behind, written in the same transaction as the change:
- * every change is announced; delivery captures the payment; a failed or cancelled order gives back
+ * The durable work a status change leaves behind, owed from the moment the change commits: every
+ * change is announced; delivery captures the payment; a failed or cancelled order gives back
  * whatever the outside systems still hold (authorisation voided, POS order cancelled).
  */
 export function followUps(to: OrderStatus): FollowUp[] {
-  switch (to) {
-    case 'delivered':
-      return ['notify', 'capture'];
-    case 'cancelled':
-    case 'rejected':
-    case 'payment_failed':
-      return ['notify', 'compensate'];
-    default:
-      return ['notify'];
-  }
+  if (to === 'delivered') return ['notify', 'capture'];
+  if (isFailed(to)) return ['notify', 'compensate'];
+  return ['notify'];
 }

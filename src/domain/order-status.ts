@@ -1,4 +1,4 @@
-import type { ActorRole } from '../db/tables.ts';
+import type { ActorRole } from './identity.ts';
 
 export const ORDER_STATUSES = [
   'placed',
@@ -13,11 +13,20 @@ export const ORDER_STATUSES = [
 ] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
+/** The ends of an order that did not reach the customer: whatever the partners still hold is given back. */
+export const FAILED_STATUSES = ['payment_failed', 'rejected', 'cancelled'] as const satisfies readonly OrderStatus[];
+
+/** What the payment gateway holds for an order, as dabba last learned it. */
+export const PAYMENT_STATES = ['pending', 'authorized', 'declined', 'unknown', 'voided', 'captured'] as const;
+export type PaymentState = (typeof PAYMENT_STATES)[number];
+export type PosState = 'none' | 'pending' | 'accepted' | 'rejected' | 'unknown' | 'cancelled';
+
 /**
- * The only description of how an order may move, and who may move it. Every status write checks
- * here first; the repository then makes the write conditional on the version it read.
+ * Which status may follow which, and who may make each step. The rest of an order's rules (a
+ * running checkout, an unauthorised payment, a missing courier) are in `decideMove` (order-moves.ts),
+ * the one decision every write goes through.
  */
-const TRANSITIONS: Record<OrderStatus, Partial<Record<OrderStatus, readonly ActorRole[]>>> = {
+export const TRANSITIONS: Record<OrderStatus, Partial<Record<OrderStatus, readonly ActorRole[]>>> = {
   placed: {
     confirmed: ['restaurant', 'system', 'admin'],
     payment_failed: ['system'],
@@ -40,16 +49,8 @@ const TRANSITIONS: Record<OrderStatus, Partial<Record<OrderStatus, readonly Acto
   cancelled: {},
 };
 
-export type TransitionCheck = { ok: true } | { ok: false; reason: 'illegal' | 'forbidden' };
-
-export function checkTransition(from: OrderStatus, to: OrderStatus, actor: ActorRole): TransitionCheck {
-  const allowed = TRANSITIONS[from][to];
-  if (!allowed) return { ok: false, reason: 'illegal' };
-  return allowed.includes(actor) ? { ok: true } : { ok: false, reason: 'forbidden' };
-}
-
-export function isTerminal(status: OrderStatus): boolean {
-  return Object.keys(TRANSITIONS[status]).length === 0;
+export function isFailed(status: OrderStatus): boolean {
+  return (FAILED_STATUSES as readonly OrderStatus[]).includes(status);
 }
 
 /** A courier may be (re)assigned until the food has left the restaurant. */

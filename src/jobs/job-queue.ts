@@ -1,6 +1,6 @@
 import { PgBoss, fromKysely } from 'pg-boss';
 import type { Tx } from '../db/database.ts';
-import type { FollowUp } from '../domain/follow-ups.ts';
+import { FOLLOW_UPS, type FollowUp } from '../domain/follow-ups.ts';
 
 export interface FollowUpJob {
   orderId: string;
@@ -18,8 +18,6 @@ const QUEUE_OPTIONS = {
   retryDelayMax: 300,
   deleteAfterSeconds: 7 * 24 * 3600,
 } as const;
-
-export const FOLLOW_UPS: readonly FollowUp[] = ['notify', 'capture', 'compensate'];
 
 /** Jobs fetched and settled per round trip by each worker. */
 const BATCH_SIZE = 16;
@@ -97,7 +95,7 @@ export class JobQueue {
          FROM pgboss.job
         WHERE name = ANY($1) AND state IN ('created', 'retry', 'active')
         GROUP BY name`,
-      [FOLLOW_UPS],
+      [[...FOLLOW_UPS]],
     );
     const byName = new Map(rows.map((r: { name: string; queued: number; active: number; oldest: number }) => [r.name, r]));
     return FOLLOW_UPS.map((name) => {

@@ -3,6 +3,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOffSampler, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { failureKind } from '../partners/partner-errors.ts';
 
 export const tracer = trace.getTracer('dabba');
 
@@ -47,7 +48,7 @@ export function inSpan<T>(name: string, attributes: Record<string, string | numb
       return await fn(span);
     } catch (err) {
       // Name and message only: formatting a stack for every failed partner call is measurable under load.
-      span.setAttribute('error.type', (err as { kind?: string }).kind ?? (err as Error).name);
+      span.setAttribute('error.type', failureKind(err, (err as Error).name));
       span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
       throw err;
     } finally {

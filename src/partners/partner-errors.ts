@@ -19,3 +19,8 @@ export class PartnerError extends Error {
 export class TransientPartnerError extends PartnerError {
   override name = 'TransientPartnerError';
 }
+
+/** Why a partner call failed, for a reason, a metric label or a feed entry: its kind, or `otherwise` for anything not a PartnerError. */
+export function failureKind(err: unknown, otherwise = 'error'): string {
+  return err instanceof PartnerError ? err.kind : otherwise;
+}

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
-import type { Metrics } from '../ops/metrics.ts';
 import { Gate, Slot } from './admission-gate.ts';
 import { overloaded } from './overloaded.ts';
 
@@ -23,8 +22,9 @@ const isApi = (url: string) => url === '/v1' || url.startsWith('/v1/');
  * absorbs bursts, and keeps clients that retry at once from turning refusals into most of the work.
  * Probes, /metrics and the docs are not under /v1 and never limited.
  */
-async function admissionControl(app: FastifyInstance, opts: { config: Config; metrics: Metrics }) {
-  const { config, metrics } = opts;
+async function admissionControl(app: FastifyInstance, opts: { config: Config }) {
+  const { config } = opts;
+  const { metrics } = app;
   const { maxInFlight: defaultLimit, maxWaitMs, maxWaiting } = config.admission;
   if (defaultLimit === 0) return;
   const retryAfterSeconds = config.shedding.retryAfterSeconds;
@@ -89,4 +89,4 @@ async function admissionControl(app: FastifyInstance, opts: { config: Config; me
   });
 }
 
-export default fp(admissionControl, { name: 'admission-control' });
+export default fp(admissionControl, { name: 'admission-control', dependencies: ['observability'] });

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Role } from '../db/tables.ts';
+import type { Principal, Role } from '../domain/identity.ts';
 import { forbidden, unauthorized } from '../errors.ts';
-import type { Principal, TokenService } from '../services/token.service.ts';
+import type { TokenService } from '../services/token.service.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {

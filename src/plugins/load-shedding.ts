@@ -1,15 +1,11 @@
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Metrics } from '../ops/metrics.ts';
 import { overloaded } from './overloaded.ts';
 
 export interface SheddingLimits {
   maxEventLoopDelayMs: number;
-  maxEventLoopUtilization: number;
   maxHeapUsedBytes: number;
-  /** Queries waiting for a pool connection; past it the database, not the loop, is the queue. 0 = off. */
-  maxDbWaiting: number;
   retryAfterSeconds: number;
 }
 
@@ -19,38 +15,28 @@ function describe(type: string, value: number | undefined): string {
   switch (type) {
     case 'eventLoopDelay':
       return `event-loop delay ${v} ms`;
-    case 'eventLoopUtilization':
-      return `event-loop utilisation ${v}`;
     case 'heapUsedBytes':
       return `heap ${v === undefined ? '' : Math.round(v / 2 ** 20)} MiB`;
-    case 'healthCheck':
-      return 'too many queries waiting for a database connection';
     default:
       return type;
   }
 }
 
 /**
- * Past a limit of event-loop delay, utilisation, heap or database-pool queue, new requests are refused at once with 503,
+ * Past a limit of event-loop delay or heap, new requests are refused at once with 503,
  * `Retry-After` and a problem body, so the work already accepted keeps its latency. Checked on
  * arrival only: a request let in is never dropped later. Probes and /metrics are exempt (UNSHED).
+ * Utilisation and the database pool's queue are not limits: a loop 99% busy can still answer
+ * promptly, and both, as all-or-nothing gates, cut goodput in the benchmark (bench/README.md).
  * @see https://github.com/fastify/under-pressure
  */
-async function loadShedding(
-  app: FastifyInstance,
-  opts: { limits: SheddingLimits; metrics: Metrics; dbWaiting: () => number },
-) {
-  const { limits, metrics } = opts;
+async function loadShedding(app: FastifyInstance, opts: { limits: SheddingLimits }) {
+  const { limits } = opts;
+  const { metrics } = app;
   await app.register(underPressure, {
-    // Reported by under-pressure as `serviceHealthCheck` when it trips.
-    ...(limits.maxDbWaiting > 0
-      ? { healthCheck: async () => opts.dbWaiting() <= limits.maxDbWaiting, healthCheckInterval: 100 }
-      : {}),
     maxEventLoopDelay: limits.maxEventLoopDelayMs,
-    maxEventLoopUtilization: limits.maxEventLoopUtilization,
     maxHeapUsedBytes: limits.maxHeapUsedBytes,
     sampleInterval: 250,
-    eventLoopUtilizationMode: 'interval',
     // Returning a body makes under-pressure send it and stop the request (its typings say void).
     pressureHandler: ((req: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => {
       metrics.httpShed.inc({ reason: type });
@@ -59,4 +45,4 @@ async function loadShedding(
   });
 }
 
-export default fp(loadShedding, { name: 'load-shedding' });
+export default fp(loadShedding, { name: 'load-shedding', dependencies: ['observability'] });

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
-import type { LoopMonitor } from '../ops/loop-monitor.ts';
-import type { Metrics } from '../ops/metrics.ts';
+import { LoopMonitor } from '../ops/loop-monitor.ts';
+import { createMetrics } from '../ops/metrics.ts';
 import { SpanKind, SpanStatusCode, context, propagation, trace, tracer } from '../ops/tracing.ts';
 
 /** Routes that must answer however loaded the process is: probes and the scrape. */
@@ -12,10 +12,32 @@ const routeOf = (req: FastifyRequest) => req.routeOptions.url ?? 'unmatched';
 /**
  * Everything an operator sees of a request, kept in one place: its span (child of the caller's
  * `traceparent`), the latency histogram and in-flight gauge, one log line when it ends, and the
- * loop monitor's label. Handlers do none of this themselves.
+ * loop monitor's label. Handlers do none of this themselves. Owns the metrics registry (`app.metrics`,
+ * which other plugins add their sources to) and the blocked-loop monitor (`app.monitor`).
  */
-async function observability(app: FastifyInstance, opts: { metrics: Metrics; monitor: LoopMonitor }) {
-  const { metrics, monitor } = opts;
+async function observability(app: FastifyInstance, opts: { blockedLoopThresholdMs: number }) {
+  const metrics = createMetrics();
+  const monitor = new LoopMonitor({
+    thresholdMs: opts.blockedLoopThresholdMs,
+    report: (block) => {
+      metrics.loopBlocks.inc();
+      app.log.warn(block, `event loop blocked for ${block.blocked_ms} ms`);
+    },
+  });
+  app.decorate('metrics', metrics);
+  app.decorate('monitor', monitor);
+  let openConnections = 0;
+  app.server.on('connection', (socket) => {
+    openConnections++;
+    socket.once('close', () => openConnections--);
+  });
+  metrics.sources.openConnections = () => openConnections;
+  // Started once serving: start-up itself (module loading, schema compilation) blocks the loop by design.
+  app.addHook('onListen', async () => monitor.start());
+  app.addHook('onClose', async () => {
+    monitor.close();
+    metrics.close();
+  });
 
   app.addHook('onRoute', (route: RouteOptions) => {
     const label = `${[route.method].flat().join(',')} ${route.url}`;

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { isPoolExhausted } from '../db/database.ts';
-import { AppError, type FieldError } from '../errors.ts';
+import { AppError, type FieldError, problemType } from '../errors.ts';
 import { overloaded } from './overloaded.ts';
 
 interface ValidationIssue {
@@ -48,14 +48,14 @@ async function problemDetails(app: FastifyInstance, opts: { retryAfterSeconds: n
     let status = err instanceof AppError ? err.status : (err.statusCode ?? 500);
     if (status < 400 || status > 599) status = 500;
     const body: Record<string, unknown> = {
-      type: err instanceof AppError ? err.type : `https://dabba.dev/problems/${status}`,
+      type: err instanceof AppError ? err.type : problemType(status),
       title: err instanceof AppError ? err.title : (TITLES[status] ?? 'Internal server error'),
       status,
       detail: status >= 500 ? 'Something went wrong on our side; the error has been logged.' : err.message,
       instance: req.url,
     };
     if (err.validation) {
-      body.type = 'https://dabba.dev/problems/validation';
+      body.type = problemType('validation');
       body.title = 'Invalid request';
       body.detail = 'The request does not match the schema.';
       body.errors = fieldErrors(err.validationContext, err.validation as ValidationIssue[]);
@@ -70,7 +70,7 @@ async function problemDetails(app: FastifyInstance, opts: { retryAfterSeconds: n
 
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).type('application/problem+json').serializer(JSON.stringify).send({
-      type: 'https://dabba.dev/problems/not-found',
+      type: problemType('not-found'),
       title: 'Not found',
       status: 404,
       detail: `No route ${req.method} ${req.url.split('?')[0]}.`,

@@ -1,7 +1,8 @@
 import type { UserRepository } from '../db/repositories/user.repository.ts';
 import { AppError, conflict, notFound } from '../errors.ts';
 import { DECOY_HASH, hashPassword, verifyPassword } from './password-hasher.ts';
-import type { Principal, TokenService } from './token.service.ts';
+import type { Principal } from '../domain/identity.ts';
+import type { TokenService } from './token.service.ts';
 
 const invalidCredentials = () =>
   new AppError(401, 'invalid-credentials', 'Invalid credentials', 'The email or password is wrong.');

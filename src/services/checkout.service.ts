@@ -1,4 +1,7 @@
 import type { OrderRepository, PartnerState } from '../db/repositories/order.repository.ts';
+import { SYSTEM } from '../domain/identity.ts';
+import type { Point } from '../domain/geo.ts';
+import { failureKind } from '../partners/partner-errors.ts';
 import type { Authorization } from '../partners/payments.client.ts';
 import type { PosSubmission } from '../partners/pos.client.ts';
 import type { Partners } from '../partners/index.ts';
@@ -6,25 +9,17 @@ import type { OrderTransitions } from './order-transitions.ts';
 
 type Outcome<T> = PromiseSettledResult<T>;
 
+/** What the insert of a `placed` order already knew, so checkout reads nothing again. */
 export interface CheckoutOrder {
   id: string;
-  version: number;
   total_cents: number;
   currency: string;
-  restaurant_id: string;
-  restaurant_lat: number;
-  restaurant_lng: number;
-  prep_minutes: number;
-  pos_integrated: boolean;
-  delivery_lat: number;
-  delivery_lng: number;
+  restaurant: Point & { id: string; prep_minutes: number; pos_integrated: boolean };
+  delivery: Point;
   items: { menu_item_id: string; quantity: number }[];
 }
 
-function describeFailure(result: PromiseRejectedResult): string {
-  const kind = (result.reason as { kind?: string }).kind;
-  return kind ?? 'error';
-}
+const describeFailure = (result: PromiseRejectedResult) => failureKind(result.reason);
 
 /**
  * After an order is written as `placed`: authorise the payment, submit to the POS and quote an ETA
@@ -51,19 +46,15 @@ export class CheckoutService {
    */
   async run(order: CheckoutOrder) {
     const signal = AbortSignal.timeout(this.#deadlineMs);
-    const pos = order.pos_integrated;
+    const { restaurant } = order;
+    const pos = restaurant.pos_integrated;
 
     const [payment, submission, eta] = await Promise.allSettled([
       this.#partners.payments.authorize({ id: order.id, totalCents: order.total_cents, currency: order.currency }, signal),
       pos
-        ? this.#partners.pos.submit({ id: order.id, restaurantId: order.restaurant_id, items: order.items }, signal)
+        ? this.#partners.pos.submit({ id: order.id, restaurantId: restaurant.id, items: order.items }, signal)
         : Promise.resolve(undefined),
-      this.#partners.eta.predict(
-        { lat: order.restaurant_lat, lng: order.restaurant_lng },
-        { lat: order.delivery_lat, lng: order.delivery_lng },
-        order.prep_minutes,
-        signal,
-      ),
+      this.#partners.eta.predict({ lat: restaurant.lat, lng: restaurant.lng }, order.delivery, restaurant.prep_minutes, signal),
     ]);
 
     const patch: PartnerState = {
@@ -77,16 +68,11 @@ export class CheckoutService {
       await this.#orders.recordPartnerState(order.id, patch, 'placed');
       return undefined;
     }
-    return this.#transitions.move({
-      orderId: order.id,
-      fromVersion: order.version,
-      from: 'placed',
-      to: failure?.status ?? 'confirmed',
-      actorId: null,
-      actorRole: 'system',
-      reason: failure?.reason,
-      patch,
-    });
+    // The order as its insert wrote it: nobody else may move it while checkout runs (decideMove).
+    const placed = { id: order.id, status: 'placed', version: 1, payment_state: 'pending', courier_id: null } as const;
+    const result = await this.#transitions.move(placed, { to: failure?.status ?? 'confirmed' }, SYSTEM, { reason: failure?.reason, patch });
+    if (result.outcome === 'refused') throw new Error(`checkout's own decision was refused: ${result.refusal.detail}`);
+    return result.outcome === 'moved' ? result.order : undefined;
   }
 
   #failure(payment: Outcome<Authorization>, submission: Outcome<PosSubmission> | undefined) {

@@ -3,6 +3,7 @@ import type { RestaurantRepository } from '../db/repositories/restaurant.reposit
 import type { Point } from '../domain/geo.ts';
 import type { LiveMenu } from '../partners/catalog.client.ts';
 import type { Partners } from '../partners/index.ts';
+import { failureKind } from '../partners/partner-errors.ts';
 
 const HIGHLIGHTS = 3;
 const SEARCH_RADIUS_KM = 15;
@@ -11,8 +12,6 @@ interface CachedMenu {
   menu: LiveMenu;
   fetchedAt: number;
 }
-
-const failureKind = (err: unknown) => (err as { kind?: string }).kind ?? 'error';
 
 /**
  * The home feed: the nearest open restaurants that deliver here, each with live menu highlights and
@@ -52,7 +51,7 @@ export class FeedService {
     };
   }
 
-  async #entry<R extends { id: string; lat: number; lng: number; prep_minutes: number; rating: string | null }>(
+  async #entry<R extends { id: string; lat: number; lng: number; prep_minutes: number }>(
     restaurant: R,
     at: Point,
     signal: AbortSignal,
@@ -61,9 +60,8 @@ export class FeedService {
       this.#partners.catalog.menu(restaurant.id, signal),
       this.#partners.eta.predict(restaurant, at, restaurant.prep_minutes, signal),
     ]);
-    const rating = restaurant.rating === null ? null : Number(restaurant.rating);
     return {
-      restaurant: { ...restaurant, rating },
+      restaurant,
       ...this.#menuPart(restaurant.id, menu),
       eta_minutes: eta.status === 'fulfilled' ? eta.value : null,
       ...(eta.status === 'rejected' ? { eta_error: failureKind(eta.reason) } : {}),

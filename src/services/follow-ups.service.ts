@@ -1,11 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { OrderRepository } from '../db/repositories/order.repository.ts';
 import type { FollowUp } from '../domain/follow-ups.ts';
+import { isFailed } from '../domain/order-status.ts';
 import type { FollowUpJob } from '../jobs/job-queue.ts';
 import type { Partners } from '../partners/index.ts';
 
 const JOB_DEADLINE_MS = 20_000;
-const FAILED = new Set(['cancelled', 'rejected', 'payment_failed']);
 
 type Fulfilment = NonNullable<Awaited<ReturnType<OrderRepository['forFulfilment']>>>;
 
@@ -35,7 +35,7 @@ export class FollowUpsService {
   /** Gives back what a failed or cancelled order still holds: the authorisation, and the POS ticket. */
   async compensate(job: FollowUpJob) {
     const order = await this.#orders.forFulfilment(job.orderId);
-    if (!order || !FAILED.has(order.status)) return;
+    if (!order || !isFailed(order.status)) return;
     const signal = AbortSignal.timeout(JOB_DEADLINE_MS);
     await this.#releasePayment(order, signal);
     if (order.pos_integrated) await this.#cancelAtPos(order, signal);
@@ -54,11 +54,6 @@ export class FollowUpsService {
       return;
     }
     await this.#orders.recordPartnerState(order.id, { payment_state: 'captured' });
-  }
-
-  async notify(job: FollowUpJob) {
-    const [outcome] = await this.notifyAll([job]);
-    if (outcome?.status === 'rejected') throw outcome.reason;
   }
 
   /** A batch of notifications: their recipients in one read, then every message at once. */

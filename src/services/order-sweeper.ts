@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { OrderRepository } from '../db/repositories/order.repository.ts';
+import { SYSTEM } from '../domain/identity.ts';
 import type { OrderTransitions } from './order-transitions.ts';
 
 const BATCH = 100;
@@ -56,16 +57,9 @@ export class OrderSweeper {
       const checkoutDied = order.payment_state === 'pending' || order.payment_state === 'unknown';
       const to = checkoutDied ? 'payment_failed' : 'rejected';
       const reason = checkoutDied || order.pos_integrated ? 'checkout_timed_out' : 'restaurant_did_not_answer';
-      const ok = await this.#transitions.move({
-        orderId: order.id,
-        fromVersion: order.version,
-        from: 'placed',
-        to,
-        actorId: null,
-        actorRole: 'system',
-        reason,
-      });
-      if (ok) {
+      const result = await this.#transitions.move(order, { to }, SYSTEM, { reason });
+      if (result.outcome === 'refused') this.#log.error({ orderId: order.id, refusal: result.refusal }, 'a stuck order cannot be resolved');
+      if (result.outcome === 'moved') {
         moved++;
         this.#log.warn({ orderId: order.id, to, reason }, 'resolved a stuck order');
       }

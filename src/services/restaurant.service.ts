@@ -1,7 +1,7 @@
 import type { RestaurantRepository } from '../db/repositories/restaurant.repository.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
-import type { Principal } from './token.service.ts';
+import type { Principal } from '../domain/identity.ts';
 
 export interface NearbyInput {
   lat: number;
@@ -29,7 +29,7 @@ export class RestaurantService {
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
     return {
-      items: page.map(present),
+      items: page,
       next_cursor: rows.length > q.limit && last ? encodeCursor([last.distance_km, last.id]) : null,
     };
   }
@@ -37,7 +37,7 @@ export class RestaurantService {
   async get(id: string) {
     const restaurant = await this.#restaurants.findById(id);
     if (!restaurant) throw notFound('Restaurant');
-    return present(restaurant);
+    return restaurant;
   }
 
   async menu(id: string) {
@@ -50,7 +50,7 @@ export class RestaurantService {
   async setOpen(who: Principal, id: string, isOpen: boolean) {
     const updated = await this.#restaurants.setOpen(id, isOpen, ownerFilter(who));
     if (!updated) throw notFound('Restaurant');
-    return present(updated);
+    return updated;
   }
 
   async updateMenuItem(who: Principal, restaurantId: string, itemId: string, patch: { price_cents?: number; is_available?: boolean }) {
@@ -67,7 +67,3 @@ export class RestaurantService {
 }
 
 const ownerFilter = (who: Principal) => (who.role === 'admin' ? undefined : who.id);
-
-function present<T extends { rating: string | null }>(r: T) {
-  return { ...r, rating: r.rating === null ? null : Number(r.rating) };
-}

@@ -1,10 +1,5 @@
 import { createSigner, createVerifier } from 'fast-jwt';
-import type { Role } from '../db/tables.ts';
-
-export interface Principal {
-  id: string;
-  role: Role;
-}
+import { type Principal, isRole } from '../domain/identity.ts';
 
 /** HS256 bearer tokens: verification is one HMAC, cheap enough for every request. */
 export class TokenService {
@@ -27,8 +22,7 @@ export class TokenService {
     try {
       const claims = this.#verify(token);
       const role = claims.role;
-      if (typeof claims.sub !== 'string' || typeof role !== 'string') return undefined;
-      if (role !== 'customer' && role !== 'restaurant' && role !== 'courier' && role !== 'admin') return undefined;
+      if (typeof claims.sub !== 'string' || !isRole(role)) return undefined;
       return { id: claims.sub, role };
     } catch {
       return undefined;

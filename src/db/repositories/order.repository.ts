@@ -1,18 +1,9 @@
 import { type SelectQueryBuilder, type Selectable, sql } from 'kysely';
-import type { OrderStatus } from '../../domain/order-status.ts';
-import type { Principal } from '../../services/token.service.ts';
+import type { Actor, Principal } from '../../domain/identity.ts';
+import type { Move, OrderSnapshot } from '../../domain/order-moves.ts';
+import type { OrderStatus, PaymentState, PosState } from '../../domain/order-status.ts';
 import type { Executor } from '../database.ts';
-import type {
-  ActorRole,
-  Database,
-  MenuItemsTable,
-  NewOrder,
-  OrderItemsTable,
-  OrdersTable,
-  PaymentState,
-  PosState,
-  RestaurantsTable,
-} from '../tables.ts';
+import type { Database, MenuItemsTable, NewOrder, OrderItemsTable, OrdersTable, RestaurantsTable } from '../tables.ts';
 
 const ORDER_COLUMNS = [
   'o.id',
@@ -75,16 +66,11 @@ export type PartnerState = Partial<
   Pick<OrdersTable, 'authorization_id' | 'pos_order_id' | 'eta_minutes'> & { payment_state: PaymentState; pos_state: PosState }
 >;
 
-export interface StatusChange {
-  orderId: string;
-  fromVersion: number;
-  from: OrderStatus;
-  to: OrderStatus;
-  actorId: string | null;
-  actorRole: ActorRole;
-  reason?: string;
-  patch?: PartnerState;
-}
+/** The order as a move leaves it: what every read of an order returns. */
+export type OrderView = NonNullable<Awaited<ReturnType<OrderRepository['findVisible']>>>;
+
+const isDuplicateKey = (err: unknown) =>
+  (err as { code?: string; constraint?: string }).code === '23505' && (err as { constraint?: string }).constraint === 'orders_idempotency_key';
 
 export class OrderRepository {
   private readonly db: Executor;
@@ -101,6 +87,15 @@ export class OrderRepository {
     return visibleTo(this.#orders(db), who)
       .select(ORDER_COLUMNS)
       .select(withItems)
+      .where('o.id', '=', id)
+      .executeTakeFirst();
+  }
+
+  /** What deciding a move reads: the order's status, version, payment and courier, when `who` (if given) may see it. */
+  findSnapshot(id: string, who?: Principal, db: Executor = this.db): Promise<OrderSnapshot | undefined> {
+    const orders = this.#orders(db);
+    return (who ? visibleTo(orders, who) : orders)
+      .select(['o.id', 'o.status', 'o.version', 'o.payment_state', 'o.courier_id'])
       .where('o.id', '=', id)
       .executeTakeFirst();
   }
@@ -151,55 +146,64 @@ export class OrderRepository {
    * Inserts the order, its lines and its first event as one statement (data-modifying CTEs), so it is
    * atomic without a transaction and costs one round trip. The id is chosen here so every part can
    * name it; foreign keys are checked at the end of the statement, when the order row exists.
+   * `duplicate` when the customer already has an order under this Idempotency-Key (a racing request won).
    */
-  async insert(order: NewOrder & { id: string }, items: Omit<OrderItem, 'line'>[], actor: { id: string; role: ActorRole }) {
-    await this.db
-      .with('o', (db) => db.insertInto('orders').values(order).returning('id'))
-      .with('i', (db) => db.insertInto('order_items').values(items.map((item, i) => ({ ...item, order_id: order.id, line: i + 1 }))).returning('line'))
-      .insertInto('order_events')
-      .values({ order_id: order.id, from_status: null, to_status: order.status, actor_id: actor.id, actor_role: actor.role })
-      .execute();
-    return order.id;
+  async insert(order: NewOrder & { id: string }, items: Omit<OrderItem, 'line'>[], actor: Actor): Promise<'inserted' | 'duplicate'> {
+    try {
+      await this.db
+        .with('o', (db) => db.insertInto('orders').values(order).returning('id'))
+        .with('i', (db) => db.insertInto('order_items').values(items.map((item, i) => ({ ...item, order_id: order.id, line: i + 1 }))).returning('line'))
+        .insertInto('order_events')
+        .values({ order_id: order.id, from_status: null, to_status: order.status, actor_id: actor.id, actor_role: actor.role })
+        .execute();
+      return 'inserted';
+    } catch (err) {
+      if (isDuplicateKey(err)) return 'duplicate';
+      throw err;
+    }
   }
 
   /**
-   * Moves an order only if nobody else has since it was read (version check), records the event
-   * with its follow-ups marked pending (the outbox the relay reads), and returns the order as it now
-   * is: one statement, atomic without a transaction. Undefined when the version moved on: the caller
-   * re-reads.
+   * The only write of an order's progress. Applies a decided move only if nobody else has moved the
+   * order since it was read (version check), records its event, with any follow-ups marked pending
+   * (the outbox the relay reads), and returns the order as it now is: one statement, atomic without a
+   * transaction. Undefined when the version moved on: the caller re-reads and decides again.
    */
-  changeStatus(change: StatusChange, db: Executor = this.db) {
+  changeStatus(move: Move, patch: PartnerState = {}, db: Executor = this.db) {
+    const assigning = move.kind === 'courier_assigned';
     return db
       .with('moved', (w) =>
         w
           .updateTable('orders')
           .set((eb) => ({
-            status: change.to,
+            status: move.to,
             version: eb('version', '+', 1),
-            status_reason: change.reason ?? null,
             updated_at: sql`now()`,
-            ...change.patch,
+            ...(assigning ? { courier_id: move.courierId } : { status_reason: move.reason }),
+            ...patch,
           }))
-          .where('id', '=', change.orderId)
-          .where('version', '=', change.fromVersion)
-          .where('status', '=', change.from)
+          .where('id', '=', move.orderId)
+          .where('version', '=', move.fromVersion)
+          .where('status', '=', move.from)
           .returningAll(),
       )
       .with('event', (w) =>
         w
           .insertInto('order_events')
-          .columns(['order_id', 'from_status', 'to_status', 'actor_id', 'actor_role', 'reason', 'follow_ups_pending'])
+          .columns(['order_id', 'kind', 'from_status', 'to_status', 'courier_id', 'actor_id', 'actor_role', 'reason', 'follow_ups_pending'])
           .expression((eb) =>
             eb
               .selectFrom('moved')
               .select((s) => [
                 'moved.id',
-                s.val(change.from).as('from_status'),
-                s.val(change.to).as('to_status'),
-                s.val(change.actorId).as('actor_id'),
-                s.val(change.actorRole).as('actor_role'),
-                s.val(change.reason ?? null).as('reason'),
-                s.val(true).as('follow_ups_pending'),
+                s.val(move.kind).as('kind'),
+                s.val(move.from).as('from_status'),
+                s.val(move.to).as('to_status'),
+                s.val(move.courierId).as('courier_id'),
+                s.val(move.actor.id).as('actor_id'),
+                s.val(move.actor.role).as('actor_role'),
+                s.val(move.reason).as('reason'),
+                s.val(move.followUpsOwed).as('follow_ups_pending'),
               ]),
           ),
       )
@@ -207,17 +211,6 @@ export class OrderRepository {
       .select(ORDER_COLUMNS)
       .select(withItems)
       .executeTakeFirst();
-  }
-
-  /** Assigning a courier is not a status change, but it still bumps the version so racing writes notice. */
-  async assignCourier(orderId: string, fromVersion: number, courierId: string, db: Executor = this.db) {
-    const result = await db
-      .updateTable('orders')
-      .set((eb) => ({ courier_id: courierId, version: eb('version', '+', 1), updated_at: sql`now()` }))
-      .where('id', '=', orderId)
-      .where('version', '=', fromVersion)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
   }
 
   /**
@@ -280,7 +273,7 @@ export class OrderRepository {
   findStuck(opts: { checkoutBefore: Date; tabletBefore: Date; limit: number }) {
     return (this.db.selectFrom('orders as o') as unknown as OrderQuery)
       .innerJoin('restaurants as r', 'r.id', 'o.restaurant_id')
-      .select(['o.id', 'o.version', 'o.payment_state', 'r.pos_integrated'])
+      .select(['o.id', 'o.status', 'o.version', 'o.payment_state', 'o.courier_id', 'r.pos_integrated'])
       .where('o.status', '=', 'placed')
       .where((eb) =>
         eb.or([

@@ -20,7 +20,8 @@ const RESTAURANT_COLUMNS = [
   'prep_minutes',
   'pos_integrated',
   'is_open',
-  'rating',
+  // numeric(2,1) arrives from pg as a string; a rating leaves the repository as a number.
+  sql<number | null>`rating::float8`.as('rating'),
   'owner_id',
 ] as const;
 

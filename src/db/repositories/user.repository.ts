@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../database.ts';
-import type { Role } from '../tables.ts';
+import type { Role } from '../../domain/identity.ts';
 
 export class UserRepository {
   private readonly db: Executor;

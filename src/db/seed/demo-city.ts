@@ -4,7 +4,7 @@ import { hashPassword } from '../../services/password-hasher.ts';
 import type { Db } from '../database.ts';
 import { CUISINES, RESTAURANTS } from './demo-menus.ts';
 
-export const DEMO_CENTER = { lat: 19.076, lng: 72.8777 };
+const DEMO_CENTER = { lat: 19.076, lng: 72.8777 };
 export const DEMO_PASSWORD = 'dabba-demo';
 export const DEMO_ACCOUNTS = {
   customer: 'customer@dabba.test',

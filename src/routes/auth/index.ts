@@ -1,4 +1,4 @@
-import type { App } from '../../app.ts';
+import type { App } from '../../app.types.ts';
 import { Login, Me, Register } from './schema.ts';
 
 export default async function authRoutes(app: App) {

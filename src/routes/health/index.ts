@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import type { App } from '../../app.ts';
+import type { App } from '../../app.types.ts';
 import { UNSHED } from '../../plugins/observability.ts';
 
 const Health = Type.Object({ status: Type.String() });

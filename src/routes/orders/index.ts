@@ -1,4 +1,4 @@
-import type { App } from '../../app.ts';
+import type { App } from '../../app.types.ts';
 import { ACTIONS, AssignCourier, GetOrder, ListOrders, PlaceOrder, actionSchema } from './schema.ts';
 
 export default async function orderRoutes(app: App) {

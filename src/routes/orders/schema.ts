@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { ORDER_STATUSES, type OrderStatus } from '../../domain/order-status.ts';
+import { ORDER_STATUSES, type OrderStatus, PAYMENT_STATES } from '../../domain/order-status.ts';
 import { Cents, Cursor, IdParams, Latitude, Longitude, Timestamp, Uuid, page, problems } from '../shared.schema.ts';
 
 const Status = Type.Enum(ORDER_STATUSES);
@@ -31,7 +31,7 @@ export const Order = Type.Object({
   notes: Type.Union([Type.String(), Type.Null()]),
   status_reason: Type.Union([Type.String(), Type.Null()]),
   eta_minutes: Type.Union([Type.Integer(), Type.Null()]),
-  payment_state: Type.Enum(['pending', 'authorized', 'declined', 'unknown', 'voided', 'captured'], {
+  payment_state: Type.Enum(PAYMENT_STATES, {
     description: 'pending while checkout runs; voided after a failed or cancelled order; captured on delivery',
   }),
   items: Type.Array(OrderItem),

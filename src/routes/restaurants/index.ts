@@ -1,4 +1,4 @@
-import type { App } from '../../app.ts';
+import type { App } from '../../app.types.ts';
 import { GetMenu, GetRestaurant, ListNearby, PatchMenuItem, PatchRestaurant } from './schema.ts';
 
 export default async function restaurantRoutes(app: App) {

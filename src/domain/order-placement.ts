@@ -1,0 +1,84 @@
+import { type Point, distanceKm } from './geo.ts';
+import { priceOrder } from './pricing.ts';
+
+/** What a customer asks for when placing an order. */
+export interface PlacementRequest {
+  restaurant_id: string;
+  items: { menu_item_id: string; quantity: number }[];
+  delivery: Point & { address: string };
+  notes?: string;
+}
+
+export interface PlacementRestaurant extends Point {
+  id: string;
+  is_open: boolean;
+  delivery_radius_km: number;
+}
+
+export interface PlacementDish {
+  id: string;
+  name: string;
+  price_cents: number;
+  is_available: boolean;
+}
+
+export interface PlacementProblem {
+  /** Where in the request, e.g. `items/2/menu_item_id`. */
+  field: string;
+  message: string;
+}
+
+export type Placement =
+  | {
+      ok: true;
+      distanceKm: number;
+      lines: { menu_item_id: string; name: string; quantity: number; unit_price_cents: number; line_total_cents: number }[];
+      price: ReturnType<typeof priceOrder>;
+    }
+  | { ok: false; detail: string; problems: PlacementProblem[] };
+
+const refuse = (detail: string, problems: PlacementProblem[]): Placement => ({ ok: false, detail, problems });
+
+/**
+ * Whether this restaurant can take this order, and at what price: open, delivering that far, every
+ * dish on its menu and available, none listed twice. Prices come from the menu alone; whatever the
+ * client believed a dish cost is never read.
+ */
+export function decidePlacement(request: PlacementRequest, restaurant: PlacementRestaurant | null, menu: readonly PlacementDish[]): Placement {
+  if (!restaurant) return refuse('The restaurant does not exist.', [{ field: 'restaurant_id', message: 'no such restaurant' }]);
+  if (!restaurant.is_open) return refuse('The restaurant is closed.', [{ field: 'restaurant_id', message: 'closed' }]);
+  const distance = distanceKm(restaurant, request.delivery);
+  if (distance > restaurant.delivery_radius_km) {
+    return refuse(
+      `The delivery point is ${distance.toFixed(1)} km away; this restaurant delivers within ${restaurant.delivery_radius_km} km.`,
+      [{ field: 'delivery', message: 'outside the delivery range' }],
+    );
+  }
+  const dishes = new Map(menu.map((m) => [m.id, m]));
+  const seen = new Set<string>();
+  const problems: PlacementProblem[] = [];
+  request.items.forEach((line, i) => {
+    const dish = dishes.get(line.menu_item_id);
+    const field = `items/${i}/menu_item_id`;
+    if (seen.has(line.menu_item_id)) problems.push({ field, message: 'listed twice; raise the quantity instead' });
+    else if (!dish) problems.push({ field, message: 'not on this restaurant’s menu' });
+    else if (!dish.is_available) problems.push({ field, message: 'currently unavailable' });
+    seen.add(line.menu_item_id);
+  });
+  if (problems.length > 0) return refuse('Some items cannot be ordered.', problems);
+
+  const ordered = request.items.map((line) => ({ line, dish: dishes.get(line.menu_item_id)! }));
+  const price = priceOrder(ordered.map(({ line, dish }) => ({ unitPriceCents: dish.price_cents, quantity: line.quantity })), distance);
+  return {
+    ok: true,
+    distanceKm: distance,
+    price,
+    lines: ordered.map(({ line, dish }, i) => ({
+      menu_item_id: dish.id,
+      name: dish.name,
+      quantity: line.quantity,
+      unit_price_cents: dish.price_cents,
+      line_total_cents: price.lineTotals[i]!,
+    })),
+  };
+}

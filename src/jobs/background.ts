@@ -1,0 +1,96 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import { FollowUpOutboxRepository } from '../db/repositories/follow-up-outbox.repository.ts';
+import { OrderRepository } from '../db/repositories/order.repository.ts';
+import { FOLLOW_UPS } from '../domain/follow-ups.ts';
+import type { LoopMonitor } from '../ops/loop-monitor.ts';
+import type { FollowUpsService } from '../services/follow-ups.service.ts';
+import { OrderSweeper } from '../services/order-sweeper.ts';
+import type { OrderTransitions } from '../services/order-transitions.ts';
+import { FollowUpRelay } from './follow-up-relay.ts';
+import { JobQueue } from './job-queue.ts';
+
+/** Workers per kind of job in one process, each running a batch of jobs at once; partner bulkheads bound the rest. */
+const JOB_WORKERS = 4;
+
+/** How long a relay run waits for more moves to join it: invisible to a notification, and under load it batches many orders. */
+const RELAY_DELAY_MS = 50;
+
+export interface BackgroundDeps {
+  config: Config;
+  db: Db;
+  transitions: OrderTransitions;
+  followUps: FollowUpsService;
+  monitor: LoopMonitor;
+  log: FastifyBaseLogger;
+}
+
+/**
+ * Everything dabba does in the background, created, started and stopped here alone: the job queue,
+ * the relay that turns owed follow-ups into jobs, the job workers and the stuck-order sweeper.
+ * Started once the database is migrated; stopped in the order that loses nothing (no new sweeps,
+ * relay what is owed, let running jobs finish). With `workers: false` (tests that drive jobs by hand)
+ * moves are still relayed into the queue, but nothing works the jobs, sweeps or relays on a timer.
+ */
+export class Background {
+  readonly #deps: BackgroundDeps;
+  readonly #workers: boolean;
+  readonly #jobs: JobQueue;
+  readonly #relay: FollowUpRelay;
+  readonly #sweeper: OrderSweeper;
+
+  constructor(deps: BackgroundDeps, opts: { workers: boolean }) {
+    const { config, db, log } = deps;
+    this.#deps = deps;
+    this.#workers = opts.workers;
+    this.#jobs = new JobQueue({
+      url: config.database.url!,
+      pollIntervalMs: config.jobs.pollIntervalMs,
+      onError: (err) => log.error({ err }, 'job queue error'),
+    });
+    this.#relay = new FollowUpRelay({
+      db,
+      outbox: new FollowUpOutboxRepository(db),
+      jobs: this.#jobs,
+      delayMs: RELAY_DELAY_MS,
+      sweepMs: config.jobs.pollIntervalMs,
+      onError: (err) => log.error({ err }, 'relaying follow-ups failed'),
+    });
+    this.#sweeper = new OrderSweeper({
+      orders: new OrderRepository(db),
+      transitions: deps.transitions,
+      log,
+      intervalMs: config.orders.sweepIntervalMs,
+      checkoutTimeoutMs: config.orders.placedStuckAfterMs,
+      tabletTimeoutMs: config.orders.tabletAcceptTimeoutMs,
+    });
+    // Every move leaves follow-ups owed; the relay carries them into the queue soon after.
+    deps.transitions.onMoved(() => this.#relay.kick());
+  }
+
+  async start() {
+    await this.#jobs.start();
+    if (!this.#workers) return;
+    const { followUps, monitor } = this.#deps;
+    for (const name of FOLLOW_UPS) {
+      await this.#jobs.work(name, JOB_WORKERS, (batch) => {
+        monitor.enter(`job ${name}`);
+        return followUps.run(name, batch);
+      });
+    }
+    this.#sweeper.start();
+    this.#relay.start();
+  }
+
+  async close() {
+    await this.#sweeper.close();
+    await this.#relay.close();
+    await this.#jobs.stop();
+  }
+
+  /** Waiting and running jobs per queue, for the metrics page. */
+  depth() {
+    return this.#jobs.depth();
+  }
+}

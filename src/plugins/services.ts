@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Config } from '../config.ts';
+import { createDatabase } from '../db/database.ts';
+import { migrateToLatest } from '../db/migrate.ts';
+import { OrderRepository } from '../db/repositories/order.repository.ts';
+import { seedDemoCity } from '../db/seed/demo-city.ts';
+import { Background } from '../jobs/background.ts';
+import { recordQuerySpan } from '../ops/tracing.ts';
+import { createPartners } from '../partners/index.ts';
+import { createServices } from '../services/index.ts';
+import { OrderTransitions } from '../services/order-transitions.ts';
+
+export interface ServicesOptions {
+  config: Config;
+  onQuery?: (durationMs: number, sql: string, failed: boolean) => void;
+  /** Job workers, the stuck-order sweeper and the relay's timer; on unless a test drives them by hand. */
+  background?: boolean;
+}
+
+/**
+ * The outside resources (PostgreSQL, partner pools), the use cases built on them, and the background
+ * work they leave, owned in one place: the database is migrated (and, in development, seeded) before
+ * anything else may query it; background work starts when the app is ready; closing stops background
+ * work first, then the partner pools, then the database. Only `app.services` is visible to routes.
+ */
+async function services(app: FastifyInstance, opts: ServicesOptions) {
+  const { config } = opts;
+  if (!config.database.url) throw new Error('the app needs config.database.url; `dabba up` starts a database first');
+  const { metrics, monitor } = app;
+  const { db, pool } = createDatabase({
+    url: config.database.url,
+    max: config.database.poolMax,
+    waitMs: config.database.poolWaitMs,
+    statementCache: config.database.statementCache,
+    onQuery: (durationMs, sql, failed) => {
+      metrics.dbQuerySeconds.observe({ outcome: failed ? 'error' : 'ok' }, durationMs / 1000);
+      recordQuerySpan(sql, durationMs, failed);
+      opts.onQuery?.(durationMs, sql, failed);
+    },
+  });
+  try {
+    const applied = await migrateToLatest(db);
+    if (applied.length > 0) app.log.info({ migrations: applied }, 'migrations applied');
+    if (config.seedDemo && (await seedDemoCity(db))) app.log.info('demo city seeded');
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  const partners = createPartners(config, metrics);
+  const transitions = new OrderTransitions(new OrderRepository(db));
+  const services = createServices({ db, config, partners, transitions, log: app.log });
+  const background = new Background(
+    { config, db, transitions, followUps: services.followUps, monitor, log: app.log },
+    { workers: opts.background !== false },
+  );
+  Object.assign(metrics.sources, { pool, jobs: background, bulkheads: partners.bulkheads });
+  app.decorate('services', services);
+
+  app.addHook('onReady', () => background.start());
+  app.addHook('onClose', async () => {
+    await background.close();
+    await partners.close();
+    await db.destroy();
+  });
+}
+
+export default fp(services, { name: 'services', dependencies: ['observability'] });
