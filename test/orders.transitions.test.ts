@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Actor, createRestaurant, createUser, placeOrder, setup } from './helper.ts';
+import { type Actor, createRestaurant, createUser, eventually, placeOrder, setup } from './helper.ts';
 
 const ctx = await setup();
 
@@ -144,6 +144,35 @@ describe('order transitions', () => {
     const res = await act(stranger, order.id, 'accept');
     assert.equal(res.statusCode, 404, res.body);
     assert.deepEqual(await stored(order.id), { status: 'placed', version: 1, courier_id: null, events: 1 });
+  });
+});
+
+describe('while checkout runs', () => {
+  it('every person’s move and a courier assignment are 409 and change nothing; checkout still decides, and the order moves afterwards', async () => {
+    const { customer, owner, courier, admin } = await cast();
+    const restaurant = await createRestaurant(ctx, owner, { pos: true });
+    // Slow enough to act in between, fast enough to stay inside the attempt timeout and the flow deadline.
+    await ctx.sim.set('payments', { median_ms: 900, p99_ms: 1000 });
+    try {
+      const placing = placeOrder(ctx, customer, restaurant);
+      const orderId = await eventually('the placed order', async () => {
+        const { rows } = await ctx.sql.query<{ id: string }>('SELECT id FROM orders WHERE customer_id = $1', [customer.id]);
+        return rows[0]?.id;
+      });
+      const running = /Checkout is still running/;
+      await expectConflict(admin, orderId, 'assign', 'placed', { courier_id: courier.id }, running);
+      await expectConflict(customer, orderId, 'cancel', 'placed', {}, running);
+      await expectConflict(owner, orderId, 'accept', 'placed', {}, running);
+      await expectConflict(admin, orderId, 'reject', 'placed', {}, running);
+
+      const decided = await placing;
+      assert.equal(decided.status, 'confirmed', 'checkout’s own move was not lost to the refused ones');
+      assert.deepEqual(await stored(orderId), { status: 'confirmed', version: 2, courier_id: null, events: 2 });
+      assert.equal((await ok(admin, orderId, 'assign', { courier_id: courier.id })).courier_id, courier.id);
+      assert.deepEqual(await stored(orderId), { status: 'confirmed', version: 3, courier_id: courier.id, events: 3 });
+    } finally {
+      await ctx.sim.fast();
+    }
   });
 });
 
