@@ -15,6 +15,7 @@ import services, { type ServicesOptions } from './plugins/services.ts';
 import authRoutes from './routes/auth/index.ts';
 import feedRoutes from './routes/feed/index.ts';
 import healthRoutes from './routes/health/index.ts';
+import opsRoutes from './routes/ops/index.ts';
 import orderRoutes from './routes/orders/index.ts';
 import restaurantRoutes from './routes/restaurants/index.ts';
 import { Problem } from './routes/shared.schema.ts';
@@ -73,5 +74,6 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
   await app.register(restaurantRoutes);
   await app.register(feedRoutes);
   await app.register(orderRoutes);
+  await app.register(opsRoutes);
   return app;
 }

@@ -3,6 +3,7 @@ import * as initialSchema from './migrations/0001-initial-schema.ts';
 import * as partnerState from './migrations/0002-partner-state.ts';
 import * as followUpOutbox from './migrations/0003-follow-up-outbox.ts';
 import * as assignmentEvents from './migrations/0004-assignment-events.ts';
+import * as callsNeverSent from './migrations/0005-calls-never-sent.ts';
 
 /** Listed here rather than read from disk, so the set of migrations is checked by the compiler. */
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '0002-partner-state': partnerState,
   '0003-follow-up-outbox': followUpOutbox,
   '0004-assignment-events': assignmentEvents,
+  '0005-calls-never-sent': callsNeverSent,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -16,10 +16,13 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 /** The ends of an order that did not reach the customer: whatever the partners still hold is given back. */
 export const FAILED_STATUSES = ['payment_failed', 'rejected', 'cancelled'] as const satisfies readonly OrderStatus[];
 
-/** What the payment gateway holds for an order, as dabba last learned it. */
-export const PAYMENT_STATES = ['pending', 'authorized', 'declined', 'unknown', 'voided', 'captured'] as const;
+/**
+ * What the payment gateway holds for an order, as dabba last learned it. `unknown`: a call ended
+ * without an answer and may have reached the gateway; `not_sent`: it provably never left dabba.
+ */
+export const PAYMENT_STATES = ['pending', 'authorized', 'declined', 'unknown', 'not_sent', 'voided', 'captured'] as const;
 export type PaymentState = (typeof PAYMENT_STATES)[number];
-export type PosState = 'none' | 'pending' | 'accepted' | 'rejected' | 'unknown' | 'cancelled';
+export type PosState = 'none' | 'pending' | 'accepted' | 'rejected' | 'unknown' | 'not_sent' | 'cancelled';
 
 /**
  * Which status may follow which, and who may make each step. The rest of an order's rules (a

@@ -9,7 +9,7 @@ import type { FollowUpsService } from '../services/follow-ups.service.ts';
 import { OrderSweeper } from '../services/order-sweeper.ts';
 import type { OrderTransitions } from '../services/order-transitions.ts';
 import { FollowUpRelay } from './follow-up-relay.ts';
-import { JobQueue } from './job-queue.ts';
+import type { JobQueue } from './job-queue.ts';
 
 /** Workers per kind of job in one process, each running a batch of jobs at once; partner bulkheads bound the rest. */
 const JOB_WORKERS = 4;
@@ -20,6 +20,8 @@ const RELAY_DELAY_MS = 50;
 export interface BackgroundDeps {
   config: Config;
   db: Db;
+  /** The queue, shared with the use case that lets an operator read and resend dead letters. */
+  jobs: JobQueue;
   transitions: OrderTransitions;
   followUps: FollowUpsService;
   monitor: LoopMonitor;
@@ -27,8 +29,8 @@ export interface BackgroundDeps {
 }
 
 /**
- * Everything dabba does in the background, created, started and stopped here alone: the job queue,
- * the relay that turns owed follow-ups into jobs, the job workers and the stuck-order sweeper.
+ * Everything dabba does in the background, started and stopped here alone: the job queue, the relay
+ * that turns owed follow-ups into jobs (created here), the job workers and the stuck-order sweeper.
  * Started once the database is migrated; stopped in the order that loses nothing (no new sweeps,
  * relay what is owed, let running jobs finish). With `workers: false` (tests that drive jobs by hand)
  * moves are still relayed into the queue, but nothing works the jobs, sweeps or relays on a timer.
@@ -44,11 +46,7 @@ export class Background {
     const { config, db, log } = deps;
     this.#deps = deps;
     this.#workers = opts.workers;
-    this.#jobs = new JobQueue({
-      url: config.database.url!,
-      pollIntervalMs: config.jobs.pollIntervalMs,
-      onError: (err) => log.error({ err }, 'job queue error'),
-    });
+    this.#jobs = deps.jobs;
     this.#relay = new FollowUpRelay({
       db,
       outbox: new FollowUpOutboxRepository(db),

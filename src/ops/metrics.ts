@@ -141,6 +141,12 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
+    followUpsDeadLettered: new Counter({
+      name: 'dabba_follow_ups_dead_lettered_total',
+      help: 'Follow-up jobs that exhausted their retries and wait in the dead letters for an operator (alert on any increase)',
+      labelNames: ['queue'] as const,
+      registers,
+    }),
     loopBlocks: new Counter({
       name: 'dabba_event_loop_blocks_total',
       help: 'Times the event loop was blocked longer than the blocked-loop threshold',

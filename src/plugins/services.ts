@@ -6,6 +6,7 @@ import { migrateToLatest } from '../db/migrate.ts';
 import { OrderRepository } from '../db/repositories/order.repository.ts';
 import { seedDemoCity } from '../db/seed/demo-city.ts';
 import { Background } from '../jobs/background.ts';
+import { JobQueue } from '../jobs/job-queue.ts';
 import { recordQuerySpan } from '../ops/tracing.ts';
 import { createPartners } from '../partners/index.ts';
 import { createServices } from '../services/index.ts';
@@ -49,9 +50,18 @@ async function services(app: FastifyInstance, opts: ServicesOptions) {
   }
   const partners = createPartners(config, metrics);
   const transitions = new OrderTransitions(new OrderRepository(db));
-  const services = createServices({ db, config, partners, transitions, log: app.log });
+  const jobs = new JobQueue({
+    url: config.database.url,
+    pollIntervalMs: config.jobs.pollIntervalMs,
+    onError: (err) => app.log.error({ err }, 'job queue error'),
+    onExhausted: (queue, job, reason) => {
+      metrics.followUpsDeadLettered.inc({ queue });
+      app.log.error({ queue, ...job, err: reason, alert: true }, `follow-up ${queue} for order ${job.orderId} exhausted its retries; it waits in the dead letters`);
+    },
+  });
+  const services = createServices({ db, config, partners, transitions, jobs, log: app.log });
   const background = new Background(
-    { config, db, transitions, followUps: services.followUps, monitor, log: app.log },
+    { config, db, jobs, transitions, followUps: services.followUps, monitor, log: app.log },
     { workers: opts.background !== false },
   );
   Object.assign(metrics.sources, { pool, jobs: background, bulkheads: partners.bulkheads });

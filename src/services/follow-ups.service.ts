@@ -32,13 +32,21 @@ export class FollowUpsService {
     return Promise.allSettled(jobs.map((job) => this[name](job)));
   }
 
-  /** Gives back what a failed or cancelled order still holds: the authorisation, and the POS ticket. */
+  /**
+   * Gives back what a failed or cancelled order still holds: the authorisation, and the POS ticket.
+   * The two are independent: the kitchen hears of the cancellation even while the gateway is down
+   * (and the other way round). Each records its outcome, so a retry redoes only what failed.
+   */
   async compensate(job: FollowUpJob) {
     const order = await this.#orders.forFulfilment(job.orderId);
     if (!order || !isFailed(order.status)) return;
     const signal = AbortSignal.timeout(JOB_DEADLINE_MS);
-    await this.#releasePayment(order, signal);
-    if (order.pos_integrated) await this.#cancelAtPos(order, signal);
+    const [payment, pos] = await Promise.allSettled([
+      this.#releasePayment(order, signal),
+      order.pos_integrated ? this.#cancelAtPos(order, signal) : undefined,
+    ]);
+    if (payment.status === 'rejected') throw payment.reason;
+    if (pos.status === 'rejected') throw pos.reason;
   }
 
   async capture(job: FollowUpJob) {

@@ -7,6 +7,7 @@ import { UserRepository } from '../db/repositories/user.repository.ts';
 import type { Partners } from '../partners/index.ts';
 import { AuthService } from './auth.service.ts';
 import { CheckoutService } from './checkout.service.ts';
+import { type DeadLetterStore, DeadLettersService } from './dead-letters.service.ts';
 import { FeedService } from './feed.service.ts';
 import { FollowUpsService } from './follow-ups.service.ts';
 import { HealthService } from './health.service.ts';
@@ -21,11 +22,13 @@ interface Deps {
   partners: Partners;
   /** The one writer of order moves, shared with the background work that also moves orders. */
   transitions: OrderTransitions;
+  /** The job queue, for the operator's view of follow-ups that gave up. */
+  jobs: DeadLetterStore;
   log: FastifyBaseLogger;
 }
 
 /** The use cases, wired to repositories and partners once per process; routes see only these. */
-export function createServices({ db, config, partners, transitions, log }: Deps) {
+export function createServices({ db, config, partners, transitions, jobs, log }: Deps) {
   const users = new UserRepository(db);
   const restaurants = new RestaurantRepository(db);
   const orders = new OrderRepository(db);
@@ -39,6 +42,7 @@ export function createServices({ db, config, partners, transitions, log }: Deps)
     feed: new FeedService({ restaurants, partners, deadlineMs: config.feed.deadlineMs, count: config.feed.restaurants }),
     followUps: new FollowUpsService({ orders, partners, log }),
     health: new HealthService(db),
+    deadLetters: new DeadLettersService(jobs),
   };
 }
 
