@@ -17,7 +17,7 @@ const VARIANTS = [
 ] as const;
 
 // Shedding stays off so every variant serves the whole load it is offered.
-const NO_SHEDDING = { SHED_MAX_LOOP_DELAY_MS: '0', SHED_MAX_LOOP_UTILIZATION: '0' };
+const NO_SHEDDING = { SHED_MAX_LOOP_DELAY_MS: '0' };
 
 const RATE = 60;
 

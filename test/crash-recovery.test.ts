@@ -114,8 +114,6 @@ describe('crash recovery', () => {
       LOG_LEVEL: 'warn',
       // As in testConfig(): shedding is not what this test is about, and a busy test machine must not turn the burst into 503s.
       SHED_MAX_LOOP_DELAY_MS: '0',
-      SHED_MAX_LOOP_UTILIZATION: '0',
-      SHED_MAX_DB_WAITING: '0',
       WORKERS: '1', // one process: SIGKILL must take the whole API down
     };
 

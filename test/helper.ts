@@ -48,8 +48,6 @@ export function testConfig(url: string, env: Record<string, string> = {}): Confi
     LOG_LEVEL: 'silent',
     SEED_DEMO: 'false',
     SHED_MAX_LOOP_DELAY_MS: '0',
-    SHED_MAX_LOOP_UTILIZATION: '0',
-    SHED_MAX_DB_WAITING: '0',
     // Files run two at a time, several apps each, and a stock PostgreSQL allows 100 connections.
     DATABASE_POOL_MAX: '8',
     ...env,

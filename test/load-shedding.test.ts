@@ -6,7 +6,7 @@ import { parsePrometheus, sleep, value } from './ops.helper.ts';
 
 const RETRY_AFTER = 3;
 const ctx = await setup({
-  env: { SHED_MAX_LOOP_DELAY_MS: '30', SHED_MAX_LOOP_UTILIZATION: '0', SHED_RETRY_AFTER_SECONDS: String(RETRY_AFTER) },
+  env: { SHED_MAX_LOOP_DELAY_MS: '30', SHED_RETRY_AFTER_SECONDS: String(RETRY_AFTER) },
 });
 // The app runs in this process, so a busy-wait here is load on its event loop.
 await ctx.app.listen({ port: 0, host: '127.0.0.1' });

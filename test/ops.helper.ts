@@ -227,8 +227,6 @@ export function serveEnv(port: number, databaseUrl: string, sim: Sim, extra: Rec
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: 'info',
     SHED_MAX_LOOP_DELAY_MS: '0',
-    SHED_MAX_LOOP_UTILIZATION: '0',
-    SHED_MAX_DB_WAITING: '0',
     ...extra,
   };
 }

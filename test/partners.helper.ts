@@ -10,7 +10,7 @@ import { type Actor, type LedgerEntry, type TestContext, type TestRestaurant, cr
  * Load shedding off: these tests are about partners, and a 503 for a busy event loop (a burst of
  * 200 orders, or a cold start) would be a refused order, not a partner failure.
  */
-export const NO_SHEDDING = { SHED_MAX_LOOP_DELAY_MS: '0', SHED_MAX_LOOP_UTILIZATION: '0' };
+export const NO_SHEDDING = { SHED_MAX_LOOP_DELAY_MS: '0' };
 
 export const FAILED_STATUSES = new Set(['payment_failed', 'rejected']);
 const FINAL_PAYMENT = new Set(['voided', 'declined']);
