@@ -1,5 +1,5 @@
 import { type Point, distanceKm } from './geo.ts';
-import { priceOrder } from './pricing.ts';
+import { MAX_ORDER_TOTAL_CENTS, formatRupees, priceOrder } from './pricing.ts';
 
 /** What a customer asks for when placing an order. */
 export interface PlacementRequest {
@@ -41,8 +41,8 @@ const refuse = (detail: string, problems: PlacementProblem[]): Placement => ({ o
 
 /**
  * Whether this restaurant can take this order, and at what price: open, delivering that far, every
- * dish on its menu and available, none listed twice. Prices come from the menu alone; whatever the
- * client believed a dish cost is never read.
+ * dish on its menu and available, none listed twice, the total within MAX_ORDER_TOTAL_CENTS. Prices
+ * come from the menu alone; whatever the client believed a dish cost is never read.
  */
 export function decidePlacement(request: PlacementRequest, restaurant: PlacementRestaurant | null, menu: readonly PlacementDish[]): Placement {
   if (!restaurant) return refuse('The restaurant does not exist.', [{ field: 'restaurant_id', message: 'no such restaurant' }]);
@@ -69,6 +69,12 @@ export function decidePlacement(request: PlacementRequest, restaurant: Placement
 
   const ordered = request.items.map((line) => ({ line, dish: dishes.get(line.menu_item_id)! }));
   const price = priceOrder(ordered.map(({ line, dish }) => ({ unitPriceCents: dish.price_cents, quantity: line.quantity })), distance);
+  if (price.totalCents > MAX_ORDER_TOTAL_CENTS) {
+    return refuse(
+      `The order comes to ${formatRupees(price.totalCents)}; one order may come to at most ${formatRupees(MAX_ORDER_TOTAL_CENTS)}. Order fewer items, or split the order.`,
+      [{ field: 'items', message: `the order total is over ${formatRupees(MAX_ORDER_TOTAL_CENTS)}` }],
+    );
+  }
   return {
     ok: true,
     distanceKm: distance,

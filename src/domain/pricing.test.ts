@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deliveryFeeCents, priceOrder } from './pricing.ts';
+import { MAX_ORDER_TOTAL_CENTS, deliveryFeeCents, formatRupees, priceOrder } from './pricing.ts';
 
 describe('pricing', () => {
   it('adds line totals and a distance-based fee in whole rupees', () => {
@@ -14,5 +14,10 @@ describe('pricing', () => {
   it('charges the base fee at zero distance and grows with distance', () => {
     assert.equal(deliveryFeeCents(0), 2_000);
     assert.ok(deliveryFeeCents(8) > deliveryFeeCents(2));
+  });
+
+  it('writes rupees the Indian way for messages', () => {
+    assert.equal(formatRupees(MAX_ORDER_TOTAL_CENTS), '₹10,00,000');
+    assert.equal(formatRupees(12_345), '₹123.45');
   });
 });

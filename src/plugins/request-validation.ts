@@ -1,27 +1,106 @@
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import type { FastifyServerOptions } from 'fastify';
 
-// Unknown fields are dropped, and every problem in a request is reported at once (arrays are bounded by maxItems).
-const COMMON = { removeAdditional: true, allErrors: true, useDefaults: true } as const;
+// Unknown fields are dropped and defaults filled in, on both passes below.
+const COMMON = { removeAdditional: true, useDefaults: true } as const;
+
+/**
+ * A request part of at most this many JSON values (objects, arrays, strings, numbers…) has every problem
+ * reported at once, for forms; a larger one has its first. A real order is about a hundred values.
+ */
+export const FULL_REPORT_MAX_VALUES = 1_000;
 
 type SchemaController = NonNullable<FastifyServerOptions['schemaController']>;
 type Compile = (route: { httpPart?: string }) => unknown;
 type BuildCompiler = (externalSchemas: unknown, options: Record<string, unknown>) => Compile;
+interface DataContext {
+  parentData: Record<string, unknown>;
+  parentDataProperty: string;
+}
+interface AjvValidate {
+  (data: unknown, dataCxt?: DataContext): boolean;
+  errors?: unknown[] | null;
+  schemaEnv?: unknown;
+}
+
+const partialReports = new WeakSet<object>();
+
+/** True when `errors` holds only the first problem of a part too large to check in full. */
+export function isPartialReport(errors: unknown): boolean {
+  return typeof errors === 'object' && errors !== null && partialReports.has(errors);
+}
+
+/** Whether `data` holds at most `limit` JSON values; never looks at more than `limit` of them. */
+function hasAtMostValues(data: unknown, limit: number): boolean {
+  const stack: unknown[] = [data];
+  let counted = 1;
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (Array.isArray(value)) {
+      counted += value.length;
+      if (counted > limit) return false;
+      for (const item of value) stack.push(item);
+    } else if (typeof value === 'object' && value !== null) {
+      for (const key in value) {
+        if (++counted > limit) return false;
+        stack.push((value as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return true;
+}
+
+/**
+ * Ajv with `allErrors: true` keeps going after the first problem, so its work and its error list grow
+ * with the input: 1 MiB of `[{},{},…]` is 700,000 errors and seconds of blocked event loop. So the
+ * first pass stops at the first problem (cheap at any size), and only a part that failed it and is
+ * small runs the second pass that collects every problem.
+ * @see https://ajv.js.org/security.html#security-risks-of-trusted-schemas (allErrors)
+ * @see https://ajv.js.org/options.html#allerrors
+ */
+function firstThenAll(first: AjvValidate, all: AjvValidate): AjvValidate {
+  const validate: AjvValidate = (data, dataCxt) => {
+    validate.errors = null;
+    if (first(data, dataCxt)) return true;
+    const firstErrors = [...(first.errors ?? [])];
+    // Coercion may have replaced the root value in its parent; the second pass must see that one.
+    const current = dataCxt ? dataCxt.parentData[dataCxt.parentDataProperty] : data;
+    if (hasAtMostValues(current, FULL_REPORT_MAX_VALUES) && !all(current, dataCxt) && all.errors?.length) {
+      validate.errors = all.errors;
+    } else {
+      partialReports.add(firstErrors);
+      validate.errors = firstErrors;
+    }
+    return false;
+  };
+  // Fastify hands Ajv's own functions the request as parent, so coercion can replace a root value.
+  validate.schemaEnv = first.schemaEnv;
+  return validate;
+}
 
 /**
  * Query strings, paths and headers arrive as text, so their numbers and booleans are coerced from
  * strings. JSON bodies already carry types: `"quantity": "2"` is a wrong type and gets a 400, not a
- * silent conversion.
+ * silent conversion. Each part is checked by `firstThenAll`.
  * @see https://fastify.dev/docs/latest/Reference/Validation-and-Serialization/#validator-compiler
  */
 export function schemaController(): SchemaController {
-  const buildText = AjvCompiler() as unknown as BuildCompiler;
-  const buildJson = AjvCompiler() as unknown as BuildCompiler;
+  const compilers = {
+    text: { first: AjvCompiler() as unknown as BuildCompiler, all: AjvCompiler() as unknown as BuildCompiler },
+    json: { first: AjvCompiler() as unknown as BuildCompiler, all: AjvCompiler() as unknown as BuildCompiler },
+  };
   const buildValidator: BuildCompiler = (externalSchemas, options) => {
-    const text = buildText(externalSchemas, { ...options, customOptions: { ...COMMON, coerceTypes: 'array' } });
-    const json = buildJson(externalSchemas, { ...options, customOptions: { ...COMMON, coerceTypes: false } });
+    const build = (kind: keyof typeof compilers, coerceTypes: 'array' | false) => {
+      const compile = (pass: 'first' | 'all') =>
+        compilers[kind][pass](externalSchemas, { ...options, customOptions: { ...COMMON, coerceTypes, allErrors: pass === 'all' } });
+      const first = compile('first');
+      const all = compile('all');
+      return (route: { httpPart?: string }) => firstThenAll(first(route) as AjvValidate, all(route) as AjvValidate);
+    };
+    const text = build('text', 'array');
+    const json = build('json', false);
     return (route) => (route.httpPart === 'body' ? json(route) : text(route));
   };
-  // The compiler typings describe a single Ajv instance; two behind one factory is what Fastify's docs show.
+  // The compiler typings describe a single Ajv instance; several behind one factory is what Fastify's docs show.
   return { compilersFactory: { buildValidator } } as unknown as SchemaController;
 }

@@ -1,4 +1,13 @@
-import Type, { type TSchema } from 'typebox';
+import Type, { type TSchema, type TStringOptions } from 'typebox';
+
+/**
+ * Free text never holds NUL: PostgreSQL refuses `\u0000` in `text`, so it would end as a 500 after
+ * the work was done, and a trailing NUL is invisible to scrypt (HMAC zero-pads its key). Checked
+ * with the schema, so the 400 names the field.
+ * @see https://www.postgresql.org/docs/current/datatype-character.html
+ */
+export const NO_NUL_PATTERN = '^[^\\u0000]*$';
+export const Text = (options: Omit<TStringOptions, 'pattern'> = {}) => Type.String({ ...options, pattern: NO_NUL_PATTERN });
 
 export const Uuid = Type.String({ format: 'uuid' });
 export const Latitude = Type.Number({ minimum: -90, maximum: 90 });
@@ -19,6 +28,9 @@ export const Problem = Type.Object(
     detail: Type.String(),
     instance: Type.Optional(Type.String()),
     errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+    errors_truncated: Type.Optional(
+      Type.Boolean({ description: 'true: `errors` lists only some of the problems (at most 20, or the first for a large body)' }),
+    ),
     current_status: Type.Optional(Type.String()),
   },
   { $id: 'Problem' },

@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
-import { Timestamp, Uuid, problems } from '../shared.schema.ts';
+import { Text, Timestamp, Uuid, problems } from '../shared.schema.ts';
 
+// The email format already refuses NUL and every other control character.
 const Email = Type.String({ format: 'email', maxLength: 254 });
 const Role = Type.Union([Type.Literal('customer'), Type.Literal('restaurant'), Type.Literal('courier'), Type.Literal('admin')]);
 
@@ -21,15 +22,15 @@ const Session = Type.Object({
 export const RegisterBody = Type.Object(
   {
     email: Email,
-    password: Type.String({ minLength: 10, maxLength: 200 }),
-    name: Type.String({ minLength: 1, maxLength: 100 }),
+    password: Text({ minLength: 10, maxLength: 200 }),
+    name: Text({ minLength: 1, maxLength: 100 }),
   },
   { additionalProperties: false },
 );
 export type RegisterBody = Static<typeof RegisterBody>;
 
 export const LoginBody = Type.Object(
-  { email: Email, password: Type.String({ minLength: 1, maxLength: 200 }) },
+  { email: Email, password: Text({ minLength: 1, maxLength: 200 }) },
   { additionalProperties: false },
 );
 export type LoginBody = Static<typeof LoginBody>;

@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { ORDER_STATUSES, type OrderStatus, PAYMENT_STATES } from '../../domain/order-status.ts';
-import { Cents, Cursor, IdParams, Latitude, Longitude, Timestamp, Uuid, page, problems } from '../shared.schema.ts';
+import { Cents, Cursor, IdParams, Latitude, Longitude, Text, Timestamp, Uuid, page, problems } from '../shared.schema.ts';
 
 const Status = Type.Enum(ORDER_STATUSES);
 
@@ -50,10 +50,10 @@ export const PlaceOrderBody = Type.Object(
       { minItems: 1, maxItems: 30 },
     ),
     delivery: Type.Object(
-      { lat: Latitude, lng: Longitude, address: Type.String({ minLength: 1, maxLength: 300 }) },
+      { lat: Latitude, lng: Longitude, address: Text({ minLength: 1, maxLength: 300 }) },
       { additionalProperties: false },
     ),
-    notes: Type.Optional(Type.String({ maxLength: 500 })),
+    notes: Type.Optional(Text({ maxLength: 500 })),
   },
   { additionalProperties: false },
 );
@@ -74,7 +74,7 @@ const ListQuery = Type.Object(
 );
 
 const ActionBody = Type.Object(
-  { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) },
+  { reason: Type.Optional(Text({ minLength: 1, maxLength: 500 })) },
   { additionalProperties: false },
 );
 
