@@ -28,8 +28,11 @@ const USAGE = `usage: dabba <command>
 /** DATABASE_URL when given; otherwise the embedded PostgreSQL under DABBA_DATA_DIR. */
 async function database(config: Config): Promise<{ config: Config; embedded?: EmbeddedDatabase }> {
   if (config.database.url) return { config };
-  process.stdout.write(`starting embedded PostgreSQL 18 in ${config.dataDir}/pg …\n`);
-  const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.database.embeddedPort });
+  const embedded = await startEmbeddedPostgres({
+    dataDir: config.dataDir,
+    port: config.database.embeddedPort,
+    announce: (line) => process.stdout.write(`${line}\n`),
+  });
   return { config: { ...config, database: { ...config.database, url: embedded.url } }, embedded };
 }
 

@@ -39,6 +39,45 @@ describe('config', () => {
     });
   }
 
+  // Error messages reach terminals, CI logs and crash reports: the secret in a rejected value must not.
+  const secrets: [string, Record<string, string>, RegExp][] = [
+    ['a short JWT_SECRET is shown by its length only', { JWT_SECRET: 's3cret-too-short' }, /\(got 16 characters\)$/],
+    ['a DATABASE_URL that does not parse is not shown', { DATABASE_URL: 'postgres://u:s3cret-pw@[bad' }, /\(got 27 characters that are not a URL; not shown/],
+    ['a password typed into DATABASE_URL is not shown', { DATABASE_URL: 's3cret-pw' }, /\(got 9 characters that are not a URL; not shown/],
+    [
+      'a DATABASE_URL with a space shows its password as ***',
+      { DATABASE_URL: 'postgres://u:s3cret pw@db.internal:5432/dabba' },
+      /no spaces \(got "postgres:\/\/u:\*\*\*@db\.internal:5432\/dabba"\)$/,
+    ],
+    [
+      'a DATABASE_URL with the password in its query shows no query',
+      { DATABASE_URL: 'postgres://db.internal/dabba?password=s3cret-pw&sslmode=require ' },
+      /"postgres:\/\/db\.internal\/dabba\?…"/,
+    ],
+    ['a partner URL shows neither its password nor its path', { PAYMENTS_URL: 'https://api:s3cret-pw@pay.example/v1 2' }, /"https:\/\/api:\*\*\*@pay\.example\/…"/],
+    ['a webhook URL does not show the token in its path', { NOTIFY_URL: 'https://hooks.example/services/T0/s3cret-pw x' }, /"https:\/\/hooks\.example\/…"/],
+    [
+      'a token given as the user name of OTEL_EXPORTER_OTLP_ENDPOINT is shown as ***',
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://s3cret-pw@collector:4317' },
+      /"grpc:\/\/\*\*\*@collector:4317"/,
+    ],
+  ];
+  for (const [name, env, expected] of secrets) {
+    const variable = Object.keys(env)[0]!;
+    it(`refusing config: ${name}, in one line naming ${variable}`, () => {
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError);
+          assert.match(err.message, new RegExp(`^Invalid configuration: ${variable} `));
+          assert.doesNotMatch(err.message, /s3cret|\n/);
+          assert.match(err.message, expected);
+          return true;
+        },
+      );
+    });
+  }
+
   it('refuses production without a JWT secret, and skips the demo seed in production', () => {
     assert.throws(() => loadConfig({ NODE_ENV: 'production' }), /JWT_SECRET/);
     const c = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) });

@@ -104,13 +104,36 @@ export class ConfigError extends Error {
 function expectation(variable: string, message: string): string {
   const schema = (EnvSchema.properties as Record<string, { enum?: string[]; pattern?: string }>)[variable];
   if (schema?.enum) return `must be one of ${schema.enum.join(', ')}`;
-  if (schema?.pattern) return `must be a ${schema.pattern.slice(1).split(':')[0]?.replace('(ql)?', '').replace('s?', '(s)')}:// URL`;
+  if (schema?.pattern) return `must be a ${schema.pattern.slice(1).split(':')[0]?.replace('(ql)?', '').replace('s?', '(s)')}:// URL with no spaces`;
   return message;
 }
 
+const SECRETS = new Set(['JWT_SECRET']);
+const isUrlVariable = (variable: string) =>
+  (EnvSchema.properties as Record<string, { pattern?: string }>)[variable]?.pattern?.includes('://') ?? false;
+
+/**
+ * The value as it may appear in an error message, which ends up in terminals, CI logs and crash
+ * reports: a secret only by its length; a URL without what may hold a credential: the password, a lone
+ * user name (how tokens are put in URLs), the query (PostgreSQL reads `?password=`) and, but for
+ * PostgreSQL's database name, the path (webhook URLs carry their token there); a URL variable that
+ * does not parse, not at all, as it may be a password pasted in the wrong place.
+ */
+function shown(variable: string, raw: unknown): string {
+  if (raw === undefined) return 'it is not set';
+  const text = String(raw);
+  if (SECRETS.has(variable)) return `got ${text.length} characters`;
+  if (!isUrlVariable(variable)) return `got ${JSON.stringify(raw)}`;
+  if (!URL.canParse(text)) return `got ${text.length} characters that are not a URL; not shown, as they may hold a password`;
+  const u = new URL(text);
+  const credentials = u.password ? `${u.username}:***@` : u.username ? '***@' : '';
+  const where = u.protocol.startsWith('postgres') || u.pathname.length <= 1 ? u.pathname : '/…';
+  const rest = `${u.search ? '?…' : ''}${u.hash ? '#…' : ''}`;
+  return `got ${JSON.stringify(`${u.protocol}//${credentials}${u.host}${where}${rest}`)}`;
+}
+
 function describe(variable: string, raw: unknown, message: string): string {
-  const shown = raw === undefined ? 'it is not set' : `got ${JSON.stringify(raw)}`;
-  return `Invalid configuration: ${variable} ${message} (${shown})`;
+  return `Invalid configuration: ${variable} ${message} (${shown(variable, raw)})`;
 }
 
 /** Parses the environment once; throws a ConfigError whose message names the wrong variable. */
