@@ -1,4 +1,4 @@
-import { PartnerError } from './partner-errors.ts';
+import { Unread, answers } from './partner-answers.ts';
 import type { PartnerHttp } from './partner-http.ts';
 
 export interface Notification {
@@ -10,6 +10,9 @@ export interface Notification {
   key: string;
 }
 
+/** Accepted is all we need to know; the body (a message id) is not read. */
+const SEND = answers({ ok: Unread });
+
 export class NotifyClient {
   readonly #http: PartnerHttp;
 
@@ -18,13 +21,13 @@ export class NotifyClient {
   }
 
   async send(n: Notification, signal: AbortSignal): Promise<void> {
-    const res = await this.#http.call({
+    await this.#http.call({
       operation: 'send',
       method: 'POST',
       path: '/v1/messages',
       body: { channel: n.channel, to: n.to, template: n.template, data: n.data, idempotency_key: n.key },
       signal,
+      answers: SEND,
     });
-    if (res.status >= 300) throw new PartnerError('notify', 'bad_response', `send answered ${res.status}`, { status: res.status });
   }
 }

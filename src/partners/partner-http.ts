@@ -10,14 +10,17 @@ import {
   bulkhead,
   circuitBreaker,
   handleType,
+  handleWhen,
   retry,
   timeout,
   wrap,
 } from 'cockatiel';
+import type { TSchema } from 'typebox';
 import { Pool } from 'undici';
 import type { Metrics } from '../ops/metrics.ts';
 import { inSpan, traceHeaders } from '../ops/tracing.ts';
-import { PartnerError, TransientPartnerError } from './partner-errors.ts';
+import { type Answer, type Answers, firstProblem } from './partner-answers.ts';
+import { type FailureKind, PartnerError, TransientPartnerError } from './partner-errors.ts';
 
 export interface PartnerSettings {
   name: string;
@@ -32,24 +35,47 @@ export interface PartnerSettings {
   breakerHalfOpenAfterMs: number;
 }
 
-export interface PartnerResponse<T> {
-  status: number;
-  body: T;
-}
-
-interface CallOptions {
+interface CallOptions<Ok extends TSchema, No extends TSchema> {
   operation: string;
   method: 'GET' | 'POST' | 'PUT';
   path: string;
   body?: unknown;
   signal: AbortSignal;
+  /** What this call accepts back (partner-answers.ts); any other status or body is a `bad_response`. */
+  answers: Answers<Ok, No>;
 }
+
+/** Whether any attempt of one call may have sent a byte: PartnerError.mayHaveReached. */
+interface CallTrace {
+  sent: boolean;
+}
+
+/**
+ * Connection errors that prove none of the request was written: the connection never opened. Anything
+ * else (a reset, a close, an abort once connected or queued in the pool) may have come after it went out.
+ */
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * Retried: transient failures only (a timeout, a reset, a 5xx), which a moment may cure.
+ * Counted by the breaker: those, and every `bad_response` (a body that fails its schema, invalid JSON,
+ * a status the call does not expect). A partner answering garbage is sick, and an open breaker spares
+ * its callers the wait; but garbage is not cured by asking again a few milliseconds later (a mutating
+ * call replayed under its idempotency key gets the very same stored answer back), so a bad_response
+ * ends the call at once and leaves the caller's deadline to the rest of its work.
+ */
+const retried = handleType(TransientPartnerError);
+const countedByBreaker = handleWhen(
+  (err) => err instanceof TransientPartnerError || (err instanceof PartnerError && err.kind === 'bad_response'),
+);
 
 /**
  * One outside system: a keep-alive undici Pool and its policies, created once per process.
  * bulkhead (bounded in-flight + bounded queue, reject at once beyond) → retry with exponential
  * backoff and jitter → circuit breaker → per-attempt timeout. Retrying is safe because every
- * mutating call carries an idempotency key that stays the same on every attempt.
+ * mutating call carries an idempotency key that stays the same on every attempt. Each answer is
+ * checked against the call's schemas inside its attempt, so a malformed one is a failure that the
+ * breaker sees, the metrics count and the span records, like a timeout.
  * @see https://github.com/connor4312/cockatiel#readme
  */
 export class PartnerHttp {
@@ -74,9 +100,8 @@ export class PartnerHttp {
       headersTimeout: 0,
       bodyTimeout: 0,
     });
-    const transient = handleType(TransientPartnerError);
     this.#bulkhead = bulkhead(settings.maxInFlight, settings.maxQueued);
-    this.breaker = circuitBreaker(transient, {
+    this.breaker = circuitBreaker(countedByBreaker, {
       halfOpenAfter: settings.breakerHalfOpenAfterMs,
       // Opens when half of the recent attempts failed, once there are enough of them to judge: a partner
       // answering thousands of calls a second is not "down" because a handful timed out in a row.
@@ -88,7 +113,7 @@ export class PartnerHttp {
     });
     this.#policy = wrap(
       this.#bulkhead,
-      retry(transient, {
+      retry(retried, {
         maxAttempts: settings.maxAttempts - 1,
         backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 800 }),
       }),
@@ -104,25 +129,35 @@ export class PartnerHttp {
     this.breaker.onStateChange((state) => metrics.partnerBreakerState.set({ partner: this.name }, state));
   }
 
-  /** 2xx and 4xx come back as answers; anything else is a PartnerError with its kind. One span per call. */
-  call<T>(opts: CallOptions): Promise<PartnerResponse<T>> {
+  /**
+   * A 2xx, or one of the call's expected 4xx, with a body that matches its schema comes back as an
+   * answer; anything else is a PartnerError with its kind. One span per call.
+   */
+  call<Ok extends TSchema, No extends TSchema>(opts: CallOptions<Ok, No>): Promise<Answer<Ok, No>> {
     return inSpan(`${this.name} ${opts.operation}`, { 'peer.service': this.name, 'dabba.operation': opts.operation }, (span) =>
-      this.#call<T>(opts).then((res) => {
-        span.setAttribute('http.response.status_code', res.status);
-        return res;
-      }),
+      this.#call(opts).then(
+        (res) => {
+          span.setAttribute('http.response.status_code', res.status);
+          return res;
+        },
+        (err: PartnerError) => {
+          if (err.status !== undefined) span.setAttribute('http.response.status_code', err.status);
+          throw err;
+        },
+      ),
     );
   }
 
-  async #call<T>(opts: CallOptions): Promise<PartnerResponse<T>> {
+  async #call<Ok extends TSchema, No extends TSchema>(opts: CallOptions<Ok, No>): Promise<Answer<Ok, No>> {
     const started = performance.now();
+    const trace: CallTrace = { sent: false };
     let outcome = 'ok';
     try {
-      const res = await this.#policy.execute(({ signal }) => this.#attempt<T>(opts, signal), opts.signal);
-      if (res.status >= 400) outcome = 'rejected';
+      const res = await this.#policy.execute(({ signal }) => this.#attempt(opts, signal, trace), opts.signal);
+      if (!res.ok) outcome = 'rejected';
       return res;
     } catch (err) {
-      const failure = this.#classify(err, opts.signal);
+      const failure = this.#classify(err, opts.signal, trace.sent);
       outcome = failure.kind;
       throw failure;
     } finally {
@@ -141,9 +176,19 @@ export class PartnerHttp {
     };
   }
 
-  async #attempt<T>(opts: CallOptions, attemptSignal: AbortSignal): Promise<PartnerResponse<T>> {
+  async #attempt<Ok extends TSchema, No extends TSchema>(
+    opts: CallOptions<Ok, No>,
+    attemptSignal: AbortSignal,
+    trace: CallTrace,
+  ): Promise<Answer<Ok, No>> {
     const signal = AbortSignal.any([opts.signal, attemptSignal]);
     const labels = { partner: this.name, operation: opts.operation };
+    const fail = (kind: FailureKind, message: string, extra: { status?: number; cause?: unknown } = {}) => {
+      const Failure = kind === 'bad_response' ? PartnerError : TransientPartnerError;
+      return new Failure(this.name, kind, message, { ...extra, mayHaveReached: trace.sent });
+    };
+    // The caller gave up before this attempt began (during a backoff): nothing of it goes out.
+    if (opts.signal.aborted) throw opts.signal.reason;
     let res: Awaited<ReturnType<Pool['request']>>;
     try {
       res = await this.#pool.request({
@@ -154,31 +199,40 @@ export class PartnerHttp {
         signal,
       });
     } catch (err) {
+      if (!NEVER_CONNECTED.has((err as { code?: string }).code ?? '')) trace.sent = true;
       this.#metrics.partnerAttempts.inc({ ...labels, result: signal.aborted ? 'timeout' : 'network' });
       if (opts.signal.aborted) throw err;
-      throw new TransientPartnerError(this.name, signal.aborted ? 'timeout' : 'unavailable', (err as Error).message, { cause: err });
+      throw fail(signal.aborted ? 'timeout' : 'unavailable', (err as Error).message, { cause: err });
     }
+    trace.sent = true;
+    const status = res.statusCode;
     const text = await res.body.text();
-    this.#metrics.partnerAttempts.inc({ ...labels, result: String(res.statusCode) });
-    if (res.statusCode >= 500) {
-      throw new TransientPartnerError(this.name, 'unavailable', `${opts.operation} answered ${res.statusCode}`, {
-        status: res.statusCode,
-      });
-    }
+    this.#metrics.partnerAttempts.inc({ ...labels, result: String(status) });
+    if (status >= 500) throw fail('unavailable', `${opts.operation} answered ${status}`, { status });
+
+    const ok = status >= 200 && status < 300;
+    const no = opts.answers.no;
+    const check = ok ? opts.answers.ok : no?.statuses.includes(status) ? no.body : undefined;
+    if (!check) throw fail('bad_response', `${opts.operation} answered ${status}, which it does not expect`, { status });
+    let body: unknown;
     try {
-      return { status: res.statusCode, body: JSON.parse(text) as T };
+      body = text === '' ? undefined : JSON.parse(text);
     } catch (cause) {
-      throw new PartnerError(this.name, 'bad_response', `${opts.operation} answered with invalid JSON`, { cause });
+      throw fail('bad_response', `${opts.operation} answered ${status} with invalid JSON`, { status, cause });
     }
+    if (!check.Check(body)) throw fail('bad_response', `${opts.operation} answered ${status}: ${firstProblem(check, body)}`, { status });
+    return { ok, status, body } as Answer<Ok, No>;
   }
 
-  #classify(err: unknown, callerSignal: AbortSignal): PartnerError {
+  /** Whatever ended the call, as a PartnerError; `sent` says whether any of its attempts may have gone out. */
+  #classify(err: unknown, callerSignal: AbortSignal, sent: boolean): PartnerError {
     if (err instanceof PartnerError) return err;
-    if (err instanceof BrokenCircuitError) return new PartnerError(this.name, 'breaker_open', 'circuit open', { cause: err });
-    if (err instanceof BulkheadRejectedError) return new PartnerError(this.name, 'bulkhead_full', 'too many calls in flight', { cause: err });
-    if (callerSignal.aborted) return new PartnerError(this.name, 'aborted', 'deadline passed or caller went away', { cause: err });
-    if (err instanceof TaskCancelledError) return new PartnerError(this.name, 'timeout', 'attempt timed out', { cause: err });
-    return new PartnerError(this.name, 'unavailable', (err as Error).message, { cause: err });
+    const fail = (kind: FailureKind, message: string) => new PartnerError(this.name, kind, message, { cause: err, mayHaveReached: sent });
+    if (err instanceof BrokenCircuitError) return fail('breaker_open', 'circuit open');
+    if (err instanceof BulkheadRejectedError) return fail('bulkhead_full', 'too many calls in flight');
+    if (callerSignal.aborted) return fail('aborted', 'deadline passed or caller went away');
+    if (err instanceof TaskCancelledError) return fail('timeout', 'attempt timed out');
+    return fail('unavailable', (err as Error).message);
   }
 
   close() {

@@ -1,8 +1,15 @@
-import { PartnerError } from './partner-errors.ts';
+import Type from 'typebox';
+import { PartnerId, Reason, Unread, answers } from './partner-answers.ts';
 import type { PartnerHttp } from './partner-http.ts';
 
 export type Authorization = { ok: true; authorizationId: string } | { ok: false; reason: string };
 export type Settlement = { ok: true } | { ok: false; reason: string };
+
+const Refusal = Type.Object({ reason: Type.Optional(Reason) });
+/** Authorised with an id we can capture or void later, or declined (402). */
+const AUTHORIZE = answers({ ok: Type.Object({ authorization_id: PartnerId }), no: { statuses: [402], body: Refusal } });
+/** Done (the body is not read), or refused: already settled the other way (409), unknown (404). */
+const SETTLE = answers({ ok: Unread, no: { statuses: [409, 404], body: Refusal } });
 
 /**
  * The payment gateway. Each operation's idempotency key is derived from the order, so every retry,
@@ -16,7 +23,7 @@ export class PaymentsClient {
   }
 
   async authorize(order: { id: string; totalCents: number; currency: string }, signal: AbortSignal): Promise<Authorization> {
-    const res = await this.#http.call<{ authorization_id?: string; reason?: string }>({
+    const res = await this.#http.call({
       operation: 'authorize',
       method: 'POST',
       path: '/v1/authorizations',
@@ -27,10 +34,9 @@ export class PaymentsClient {
         idempotency_key: `authorize:${order.id}`,
       },
       signal,
+      answers: AUTHORIZE,
     });
-    if (res.status < 300 && res.body.authorization_id) return { ok: true, authorizationId: res.body.authorization_id };
-    if (res.status === 402) return { ok: false, reason: res.body.reason ?? 'declined' };
-    throw new PartnerError('payments', 'bad_response', `authorize answered ${res.status}`, { status: res.status });
+    return res.ok ? { ok: true, authorizationId: res.body.authorization_id } : { ok: false, reason: res.body.reason ?? 'declined' };
   }
 
   capture(authorizationId: string, orderId: string, signal: AbortSignal) {
@@ -42,15 +48,14 @@ export class PaymentsClient {
   }
 
   async #settle(operation: 'capture' | 'void', authorizationId: string, orderId: string, signal: AbortSignal): Promise<Settlement> {
-    const res = await this.#http.call<{ reason?: string }>({
+    const res = await this.#http.call({
       operation,
       method: 'POST',
       path: `/v1/authorizations/${encodeURIComponent(authorizationId)}/${operation}`,
       body: { idempotency_key: `${operation}:${orderId}` },
       signal,
+      answers: SETTLE,
     });
-    if (res.status < 300) return { ok: true };
-    if (res.status === 409 || res.status === 404) return { ok: false, reason: res.body.reason ?? `status ${res.status}` };
-    throw new PartnerError('payments', 'bad_response', `${operation} answered ${res.status}`, { status: res.status });
+    return res.ok ? { ok: true } : { ok: false, reason: res.body.reason ?? `status ${res.status}` };
   }
 }

@@ -17,7 +17,8 @@ interface CachedMenu {
  * The home feed: the nearest open restaurants that deliver here, each with live menu highlights and
  * an ETA, every partner call made at once under one deadline. A call that fails or misses the
  * deadline marks its restaurant (last good menu as `stale`, or `menu: null`; ETA null) instead of
- * failing the feed. Last good menus live in a bounded LRU with a TTL.
+ * failing the feed. A menu that fails its schema is such a failure (`bad_response`, see CatalogClient),
+ * so only menus that passed it are ever kept as last good. Last good menus live in a bounded LRU with a TTL.
  */
 export class FeedService {
   readonly #restaurants: RestaurantRepository;
@@ -58,7 +59,7 @@ export class FeedService {
   ) {
     const [menu, eta] = await Promise.allSettled([
       this.#partners.catalog.menu(restaurant.id, signal),
-      this.#partners.eta.predict(restaurant, at, restaurant.prep_minutes, signal),
+      this.#partners.eta.predict({ lat: restaurant.lat, lng: restaurant.lng }, at, restaurant.prep_minutes, signal),
     ]);
     return {
       restaurant,
