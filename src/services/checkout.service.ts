@@ -1,7 +1,7 @@
 import type { OrderRepository, PartnerState } from '../db/repositories/order.repository.ts';
 import { SYSTEM } from '../domain/identity.ts';
 import type { Point } from '../domain/geo.ts';
-import { failureKind } from '../partners/partner-errors.ts';
+import { PartnerError, failureKind } from '../partners/partner-errors.ts';
 import type { Authorization } from '../partners/payments.client.ts';
 import type { PosSubmission } from '../partners/pos.client.ts';
 import type { Partners } from '../partners/index.ts';
@@ -85,14 +85,21 @@ export class CheckoutService {
   }
 }
 
+/**
+ * A call that failed without an answer left the partner's side unknown, and compensation replays it
+ * under the same key to learn what to undo; one that provably never left dabba left nothing to undo,
+ * and replaying it would only make a new hold (or ticket) to take back.
+ */
+const unanswered = (reason: unknown) => (reason instanceof PartnerError && !reason.mayHaveReached ? 'not_sent' : 'unknown');
+
 function paymentState(payment: Outcome<Authorization>): PartnerState {
-  if (payment.status === 'rejected') return { payment_state: 'unknown' };
+  if (payment.status === 'rejected') return { payment_state: unanswered(payment.reason) };
   return payment.value.ok
     ? { payment_state: 'authorized', authorization_id: payment.value.authorizationId }
     : { payment_state: 'declined' };
 }
 
 function posState(submission: Outcome<PosSubmission>): PartnerState {
-  if (submission.status === 'rejected') return { pos_state: 'unknown' };
+  if (submission.status === 'rejected') return { pos_state: unanswered(submission.reason) };
   return submission.value.ok ? { pos_state: 'accepted', pos_order_id: submission.value.posOrderId } : { pos_state: 'rejected' };
 }
