@@ -59,6 +59,8 @@ const Orders = {
   TABLET_ACCEPT_TIMEOUT_MS: Ms(1_000, 3_600_000, 300_000),
   PLACED_STUCK_AFTER_MS: Ms(1_000, 3_600_000, 60_000),
   SWEEP_INTERVAL_MS: Ms(100, 600_000, 10_000),
+  // A confirmed order no courier has picked up by then is cancelled and its payment released.
+  PICKUP_TIMEOUT_MS: Ms(1_000, 86_400_000, 7_200_000),
   JOB_POLL_INTERVAL_MS: Ms(500, 60_000, 1_000),
   FEED_DEADLINE_MS: Ms(50, 10_000, 800),
   FEED_RESTAURANTS: Count(1, 50, 10),
@@ -192,6 +194,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
       tabletAcceptTimeoutMs: e.TABLET_ACCEPT_TIMEOUT_MS,
       placedStuckAfterMs: e.PLACED_STUCK_AFTER_MS,
       sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+      pickupTimeoutMs: e.PICKUP_TIMEOUT_MS,
     },
     jobs: { pollIntervalMs: e.JOB_POLL_INTERVAL_MS },
     feed: {

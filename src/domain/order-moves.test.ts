@@ -39,6 +39,8 @@ const ALLOWED: Record<string, readonly ActorRole[]> = {
   'preparing→ready': ['restaurant', 'admin'],
   'preparing→cancelled': ['restaurant', 'admin', 'system'],
   'ready→picked_up': ['courier', 'admin'],
+  // Food nobody came for: given up past the pickup deadline, or by an admin.
+  'ready→cancelled': ['admin', 'system'],
   'picked_up→delivered': ['courier', 'admin'],
 };
 
@@ -63,12 +65,15 @@ describe('decideMove: status moves after checkout', () => {
     assert.equal(move('picked_up', 'delivered', 'courier'), 'ok');
   });
 
-  it('a customer may cancel a placed or confirmed order, not one being prepared (forbidden) nor a ready one (illegal)', () => {
+  it('a customer may cancel a placed or confirmed order, not one being prepared or ready (forbidden); a ready one only the system or an admin', () => {
     assert.equal(move('placed', 'cancelled', 'customer'), 'ok');
     assert.equal(move('confirmed', 'cancelled', 'customer'), 'ok');
     assert.equal(move('preparing', 'cancelled', 'customer'), 'forbidden');
-    assert.equal(move('ready', 'cancelled', 'customer'), 'illegal');
-    assert.equal(move('ready', 'cancelled', 'admin'), 'illegal');
+    assert.equal(move('ready', 'cancelled', 'customer'), 'forbidden');
+    assert.equal(move('ready', 'cancelled', 'restaurant'), 'forbidden');
+    assert.equal(move('ready', 'cancelled', 'system'), 'ok');
+    assert.equal(move('ready', 'cancelled', 'admin'), 'ok');
+    assert.equal(move('picked_up', 'cancelled', 'admin'), 'illegal');
   });
 
   it('only the system may fail a payment', () => {
@@ -98,7 +103,7 @@ describe('decideMove: refusals beyond the state machine', () => {
     assert.equal(move('ready', 'picked_up', 'courier', { courier_id: 'courier-2' }), 'not_assigned');
     assert.equal(move('picked_up', 'delivered', 'courier', { courier_id: 'courier-2' }), 'not_assigned');
     assert.equal(move('ready', 'picked_up', 'courier', { courier_id: null }), 'not_assigned');
-    assert.equal(move('ready', 'cancelled', 'courier', { courier_id: 'courier-2' }), 'illegal', 'an illegal step says so first');
+    assert.equal(move('ready', 'delivered', 'courier', { courier_id: 'courier-2' }), 'illegal', 'an illegal step says so first');
   });
 
   it('while checkout runs, every person is refused as checkout_running and the system decides', () => {

@@ -44,7 +44,8 @@ export const TRANSITIONS: Record<OrderStatus, Partial<Record<OrderStatus, readon
     ready: ['restaurant', 'admin'],
     cancelled: ['restaurant', 'system', 'admin'],
   },
-  ready: { picked_up: ['courier', 'admin'] },
+  // Food nobody came for: dabba gives up on it past the pickup deadline (and an admin may).
+  ready: { picked_up: ['courier', 'admin'], cancelled: ['system', 'admin'] },
   picked_up: { delivered: ['courier', 'admin'] },
   delivered: {},
   payment_failed: {},

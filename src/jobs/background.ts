@@ -62,6 +62,7 @@ export class Background {
       intervalMs: config.orders.sweepIntervalMs,
       checkoutTimeoutMs: config.orders.placedStuckAfterMs,
       tabletTimeoutMs: config.orders.tabletAcceptTimeoutMs,
+      pickupTimeoutMs: config.orders.pickupTimeoutMs,
     });
     // Every move leaves follow-ups owed; the relay carries them into the queue soon after.
     deps.transitions.onMoved(() => this.#relay.kick());

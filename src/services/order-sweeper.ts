@@ -1,20 +1,24 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { OrderRepository } from '../db/repositories/order.repository.ts';
 import { SYSTEM } from '../domain/identity.ts';
+import type { OrderSnapshot } from '../domain/order-moves.ts';
+import type { OrderStatus } from '../domain/order-status.ts';
 import type { OrderTransitions } from './order-transitions.ts';
 
 const BATCH = 100;
 
 /**
  * No order stays stuck: every interval, orders that made no progress past their deadline are
- * resolved through the state machine (and so compensated by their follow-up jobs). Every node may
- * sweep; the versioned write lets exactly one of them resolve each order.
+ * resolved through the order's rules (and so compensated by their follow-up jobs): a checkout whose
+ * process died, a tablet restaurant that never answered, and a confirmed order no courier picked up,
+ * which would otherwise hold the customer's money for good. Every node may sweep; the versioned
+ * write lets exactly one of them resolve each order.
  */
 export class OrderSweeper {
   readonly #orders: OrderRepository;
   readonly #transitions: OrderTransitions;
   readonly #log: FastifyBaseLogger;
-  readonly #opts: { intervalMs: number; checkoutTimeoutMs: number; tabletTimeoutMs: number };
+  readonly #opts: { intervalMs: number; checkoutTimeoutMs: number; tabletTimeoutMs: number; pickupTimeoutMs: number };
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
 
@@ -25,6 +29,7 @@ export class OrderSweeper {
     intervalMs: number;
     checkoutTimeoutMs: number;
     tabletTimeoutMs: number;
+    pickupTimeoutMs: number;
   }) {
     this.#orders = deps.orders;
     this.#transitions = deps.transitions;
@@ -47,24 +52,31 @@ export class OrderSweeper {
   /** Resolves every stuck order it finds; returns how many it moved. */
   async sweep(): Promise<number> {
     const now = Date.now();
-    const stuck = await this.#orders.findStuck({
-      checkoutBefore: new Date(now - this.#opts.checkoutTimeoutMs),
-      tabletBefore: new Date(now - this.#opts.tabletTimeoutMs),
-      limit: BATCH,
-    });
+    const [stuck, unpicked] = await Promise.all([
+      this.#orders.findStuck({
+        checkoutBefore: new Date(now - this.#opts.checkoutTimeoutMs),
+        tabletBefore: new Date(now - this.#opts.tabletTimeoutMs),
+        limit: BATCH,
+      }),
+      this.#orders.findUnpicked({ before: new Date(now - this.#opts.pickupTimeoutMs), limit: BATCH }),
+    ]);
     let moved = 0;
     for (const order of stuck) {
       const checkoutDied = order.payment_state === 'pending' || order.payment_state === 'unknown';
       const to = checkoutDied ? 'payment_failed' : 'rejected';
       const reason = checkoutDied || order.pos_integrated ? 'checkout_timed_out' : 'restaurant_did_not_answer';
-      const result = await this.#transitions.move(order, { to }, SYSTEM, { reason });
-      if (result.outcome === 'refused') this.#log.error({ orderId: order.id, refusal: result.refusal }, 'a stuck order cannot be resolved');
-      if (result.outcome === 'moved') {
-        moved++;
-        this.#log.warn({ orderId: order.id, to, reason }, 'resolved a stuck order');
-      }
+      if (await this.#resolve(order, to, reason)) moved++;
     }
+    for (const order of unpicked) if (await this.#resolve(order, 'cancelled', 'no_courier_picked_up')) moved++;
     return moved;
+  }
+
+  async #resolve(order: OrderSnapshot, to: OrderStatus, reason: string) {
+    const result = await this.#transitions.move(order, { to }, SYSTEM, { reason });
+    if (result.outcome === 'refused') this.#log.error({ orderId: order.id, refusal: result.refusal }, 'a stuck order cannot be resolved');
+    if (result.outcome !== 'moved') return false;
+    this.#log.warn({ orderId: order.id, to, reason }, 'resolved a stuck order');
+    return true;
   }
 
   async close() {

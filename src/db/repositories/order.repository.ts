@@ -266,6 +266,17 @@ export class OrderRepository {
       .executeTakeFirst();
   }
 
+  /** Orders confirmed before `before` that no courier has picked up: the sweeper cancels them. */
+  findUnpicked(opts: { before: Date; limit: number }) {
+    return (this.db.selectFrom('orders as o') as unknown as OrderQuery)
+      .select(['o.id', 'o.status', 'o.version', 'o.payment_state', 'o.courier_id'])
+      .where('o.status', 'in', ['confirmed', 'preparing', 'ready'])
+      .where('o.created_at', '<', opts.before)
+      .orderBy('o.created_at')
+      .limit(opts.limit)
+      .execute();
+  }
+
   /**
    * Orders that made no progress in time: a checkout that never finished (its process died), or a
    * tablet restaurant that never answered. The sweeper resolves each through the state machine.
