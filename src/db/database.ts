@@ -34,8 +34,11 @@ export function createDatabase(opts: DatabaseOptions) {
     statement_timeout: 15_000,
     application_name: 'dabba',
   });
-  // An idle client losing its connection (database restart) must not crash the process.
+  // A client losing its connection (database restart) must not crash the process. pg-pool listens on
+  // idle clients only; one checked out between queries when PostgreSQL goes away emits 'error' with no
+  // listener, and the process exits. Its next query fails (a 503 or a retried job) and the pool drops it.
   pool.on('error', () => {});
+  pool.on('connect', (client) => void client.on('error', () => {}));
   // Prepared statements are for skipping the parse; every run is still planned with its parameters,
   // because a generic plan chosen while a table was small (a seq scan of five orders) would be kept
   // by the connection long after the table has grown.
