@@ -2,8 +2,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import pg from 'pg';
+import { createDatabase } from '../src/db/database.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+import { seedDemoCity } from '../src/db/seed/demo-city.ts';
 import type { PartnerLatency } from './little.ts';
 import { type Started, freePort, startNode } from './processes.ts';
 
@@ -59,12 +63,43 @@ async function serveArgs(): Promise<string[]> {
   return args;
 }
 
-/** `dabba serve` in its own process, seeded with the demo city; `extra` varies its configuration. */
+/**
+ * The demo city in the database (`serve`, the production command, never seeds), and each restaurant's
+ * menu in the catalog simulator, whose menu system it stands for: without them the menu sync would
+ * replace the seeded dishes with the simulator's generated ones. Prices hold still (no drift), so the
+ * dishes an order scenario picks stay orderable at their price for the whole run. Idempotent.
+ */
+async function prepare(dbUrl: string, partnerEnv: Record<string, string>) {
+  const { db } = createDatabase({ url: dbUrl, max: 2 });
+  try {
+    await migrateToLatest(db);
+    await seedDemoCity(db);
+    const { rows } = await sql<{ restaurant_id: string; id: string; name: string; price_cents: number }>`
+      SELECT restaurant_id, catalog_item_id AS id, name, price_cents FROM menu_items ORDER BY restaurant_id, position`.execute(db);
+    const control = `${partnerEnv.CATALOG_URL!.replace(/\/catalog\/?$/, '')}/_sim/catalog/restaurants`;
+    const menus = Map.groupBy(rows, (r) => r.restaurant_id);
+    await Promise.all(
+      [...menus].map(async ([restaurantId, items]) => {
+        const res = await fetch(`${control}/${restaurantId}`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ items: items.map(({ id, name, price_cents }) => ({ id, name, price_cents })), drift: false }),
+        });
+        if (!res.ok) throw new Error(`catalog simulator: ${res.status} ${await res.text()}`);
+      }),
+    );
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** `dabba serve` in its own process, on the demo city; `extra` varies its configuration. */
 export async function startApi(dbUrl: string, partnerEnv: Record<string, string>, extra: Record<string, string> = {}) {
+  await prepare(dbUrl, partnerEnv);
   const port = await freePort();
   const api = await startNode(
     await serveArgs(),
-    { ...partnerEnv, DATABASE_URL: dbUrl, PORT: String(port), JWT_SECRET, LOG_LEVEL: 'warn', NODE_ENV: 'development', SEED_DEMO: 'true', ...extra },
+    { ...partnerEnv, DATABASE_URL: dbUrl, PORT: String(port), JWT_SECRET, LOG_LEVEL: 'warn', ...extra },
     new URL(`http://127.0.0.1:${port}/readyz`),
   );
   return { api, url: `http://127.0.0.1:${port}` };

@@ -5,6 +5,8 @@ interface BaseItem {
   id: string;
   name: string;
   price_cents: number;
+  /** `false`: unavailable whatever the minute, drift or not. */
+  available?: boolean;
 }
 
 interface Menu {
@@ -73,13 +75,14 @@ function parseMenu(raw: unknown): { ok: true; menu: Menu } | { ok: false; errors
   if (!Array.isArray(items) || items.length > 1000) errors['items'] = 'must be an array of at most 1000 items';
   const parsed: BaseItem[] = [];
   for (const [i, item] of (Array.isArray(items) ? items : []).entries()) {
-    const { id, name, price_cents } = isObject(item) ? item : {};
+    const { id, name, price_cents, available } = isObject(item) ? item : {};
     if (typeof id !== 'string' || id === '') errors[`items[${i}].id`] = 'must be a non-empty string';
     if (typeof name !== 'string' || name === '') errors[`items[${i}].name`] = 'must be a non-empty string';
     if (typeof price_cents !== 'number' || !Number.isSafeInteger(price_cents) || price_cents < 0) {
       errors[`items[${i}].price_cents`] = 'must be an integer >= 0';
     }
-    parsed.push({ id: String(id), name: String(name), price_cents: Number(price_cents) });
+    if (available !== undefined && typeof available !== 'boolean') errors[`items[${i}].available`] = 'must be a boolean';
+    parsed.push({ id: String(id), name: String(name), price_cents: Number(price_cents), ...(available === false ? { available: false } : {}) });
   }
   if (body['drift'] !== undefined && typeof body['drift'] !== 'boolean') errors['drift'] = 'must be a boolean';
   return hasErrors(errors)
@@ -87,8 +90,18 @@ function parseMenu(raw: unknown): { ok: true; menu: Menu } | { ok: false; errors
     : { ok: true, menu: { items: parsed, drift: body['drift'] !== false } };
 }
 
+function parseSettings(raw: unknown): { ok: true; generate: boolean } | { ok: false; errors: FieldErrors } {
+  const errors: FieldErrors = {};
+  const body = objectBody(raw, errors);
+  for (const key of Object.keys(body)) if (key !== 'generate_unknown') errors[key] = 'unknown setting';
+  if (typeof body['generate_unknown'] !== 'boolean') errors['generate_unknown'] = 'must be a boolean';
+  return hasErrors(errors) ? { ok: false, errors } : { ok: true, generate: body['generate_unknown'] === true };
+}
+
 export class CatalogSim implements PartnerSim {
   #menus = new Map<string, Menu>();
+  /** Whether a restaurant nobody set a menu for gets a generated one, or a 404 (the catalog does not know it). */
+  #generateUnknown = true;
   #now: () => number;
 
   /** `now` is injectable so tests can step through minutes without waiting for them. */
@@ -102,18 +115,26 @@ export class CatalogSim implements PartnerSim {
       return notFound();
     if (restaurantId === undefined || extra !== undefined) return notFound();
     const minute = Math.floor(this.#now() / 60_000);
-    const menu = this.#menus.get(restaurantId) ?? { items: generatedMenu(restaurantId), drift: true };
+    const set = this.#menus.get(restaurantId);
+    if (!set && !this.#generateUnknown) return reply(404, { error: 'unknown restaurant' });
+    const menu = set ?? { items: generatedMenu(restaurantId), drift: true };
     const items = menu.items.map((item) => ({
       id: item.id,
       name: item.name,
       price_cents: menu.drift ? driftedPrice(item.price_cents, item.id, minute) : item.price_cents,
-      available: menu.drift ? availableAt(item.id, minute) : true,
+      available: item.available !== false && (menu.drift ? availableAt(item.id, minute) : true),
     }));
     return reply(200, { restaurant_id: restaurantId, items, as_of: new Date(minute * 60_000).toISOString() });
   }
 
   control(req: SimRequest): Reply | undefined {
     const [resource, restaurantId, extra] = req.segments;
+    if (resource === 'settings' && restaurantId === undefined && req.method === 'PUT') {
+      const parsed = parseSettings(req.body);
+      if (!parsed.ok) return invalid(parsed.errors);
+      this.#generateUnknown = parsed.generate;
+      return reply(200, { generate_unknown: this.#generateUnknown });
+    }
     if (resource !== 'restaurants' || restaurantId === undefined || extra !== undefined) return undefined;
     if (req.method === 'DELETE') {
       this.#menus.delete(restaurantId);
@@ -128,5 +149,6 @@ export class CatalogSim implements PartnerSim {
 
   reset(): void {
     this.#menus.clear();
+    this.#generateUnknown = true;
   }
 }

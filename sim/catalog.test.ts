@@ -69,6 +69,36 @@ describe('catalog sim', () => {
     );
   });
 
+  it('keeps an item set with available: false unavailable, with drift and without', async () => {
+    const items = [
+      { id: 'a', name: 'Idli', price_cents: 4000, available: false },
+      { id: 'b', name: 'Vada', price_cents: 5000, available: true },
+      { id: 'c', name: 'Dosa', price_cents: 6000 },
+    ];
+    await sim.call('PUT', '/_sim/catalog/restaurants/r-3', { items, drift: false });
+    const pinned = (await sim.call('GET', '/catalog/v1/restaurants/r-3/menu')).body.items;
+    assert.deepEqual(
+      pinned.map((i: { id: string; available: boolean }) => [i.id, i.available]),
+      [['a', false], ['b', true], ['c', true]],
+    );
+    await sim.call('PUT', '/_sim/catalog/restaurants/r-3', { items });
+    const drifting = (await sim.call('GET', '/catalog/v1/restaurants/r-3/menu')).body.items;
+    assert.equal(drifting[0].available, false);
+    const bad = await sim.call('PUT', '/_sim/catalog/restaurants/r-3', { items: [{ id: 'a', name: 'Idli', price_cents: 1, available: 'no' }] });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(Object.keys(bad.body.fields), ['items[0].available']);
+  });
+
+  it('answers 404 for a restaurant nobody set a menu for once generation is off, until reset', async () => {
+    assert.equal((await sim.call('PUT', '/_sim/catalog/settings', { generate_unknown: false })).status, 200);
+    assert.equal((await sim.call('GET', '/catalog/v1/restaurants/rest-unknown/menu')).status, 404);
+    await sim.call('PUT', '/_sim/catalog/restaurants/r-4', { items: [{ id: 'a', name: 'Idli', price_cents: 4000 }] });
+    assert.equal((await sim.call('GET', '/catalog/v1/restaurants/r-4/menu')).status, 200, 'a menu that was set is still served');
+    assert.equal((await sim.call('PUT', '/_sim/catalog/settings', { generate_unknown: 'no' })).status, 400);
+    await sim.call('POST', '/_sim/reset');
+    assert.equal((await sim.call('GET', '/catalog/v1/restaurants/rest-unknown/menu')).status, 200);
+  });
+
   it('rejects a malformed menu', async () => {
     const res = await sim.call('PUT', '/_sim/catalog/restaurants/r-2', { items: [{ id: 'a', price_cents: -5 }] });
     assert.equal(res.status, 400);

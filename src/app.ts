@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController } from 'fastify';
 import type { App } from './app.types.ts';
@@ -9,7 +10,8 @@ import authentication from './plugins/authentication.ts';
 import loadShedding from './plugins/load-shedding.ts';
 import observability from './plugins/observability.ts';
 import openapi from './plugins/openapi.ts';
-import problemDetails from './plugins/problem-details.ts';
+import problemDetails, { frameworkError } from './plugins/problem-details.ts';
+import rateLimits from './plugins/rate-limits.ts';
 import { schemaController } from './plugins/request-validation.ts';
 import services, { type ServicesOptions } from './plugins/services.ts';
 import authRoutes from './routes/auth/index.ts';
@@ -22,6 +24,43 @@ import { Problem } from './routes/shared.schema.ts';
 
 export type { App } from './app.types.ts';
 
+/**
+ * Security headers on every answer, the API's and the pages' it serves (`/docs`, the web pages at `/`).
+ * The CSP admits same-origin scripts, styles, images, fonts and connections only, and no inline script
+ * or style: fetch and EventSource are same-origin, and CSP3 `'self'` also matches ws:/wss: on the same
+ * host, so a page's WebSocket needs no wider rule. Swagger UI's page has no inline code and needs no
+ * exception. HSTS is always sent: browsers ignore it over plain HTTP, so it takes effect only where
+ * dabba is reached over HTTPS (behind a TLS-terminating proxy).
+ * @see https://www.w3.org/TR/CSP3/#match-url-to-source-expression
+ * @see https://www.rfc-editor.org/rfc/rfc6797#section-8.1
+ */
+const SECURITY_HEADERS = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      scriptSrcAttr: ["'none'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+      fontSrc: ["'self'"],
+      connectSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+  },
+  xFrameOptions: { action: 'deny' as const },
+};
+
+/** One line per record, local time, without the fields a person at their own machine never needs. */
+const PRETTY = { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true };
+
+/** LOG_FORMAT decides; unset, pretty only when stdout is a terminal. A test's own log stream is always JSON. */
+const prettyLogs = (config: Config, opts: BuildOptions) =>
+  opts.logStream === undefined && (config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty';
+
 export interface BuildOptions extends Pick<ServicesOptions, 'onQuery' | 'background'> {
   /** A pino destination for tests that read the log; stdout otherwise. */
   logStream?: NodeJS.WritableStream;
@@ -29,7 +68,7 @@ export interface BuildOptions extends Pick<ServicesOptions, 'onQuery' | 'backgro
 
 /**
  * Builds the whole API without listening: the server and the tests share this. Plugins register in
- * a visible order: cross-cutting answers (errors, telemetry, shedding, admission), then the outside
+ * a visible order: cross-cutting answers (errors, telemetry, shedding, rate limits, admission), then the outside
  * resources and the use cases on them, then authentication and the routes. Each plugin owns the
  * start and stop of what it creates.
  */
@@ -41,6 +80,8 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
     logger: {
       level: config.logLevel,
       stream: opts.logStream,
+      // For people at a terminal, pino-pretty in a worker thread (off the event loop); JSON lines for machines.
+      ...(prettyLogs(config, opts) ? { transport: { target: 'pino-pretty', options: PRETTY } } : {}),
       mixin: currentTraceIds,
       redact: {
         paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token', 'password', 'token'],
@@ -52,7 +93,11 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: 1024 * 1024,
+    // How often Node enforces the request timeouts server.ts sets; by default only every 30 s, which would
+    // let a 10 s limit run to 40 s. Settable only when the server is created.
+    http: { connectionsCheckingInterval: 500 },
     return503OnClosing: true,
+    frameworkErrors: frameworkError,
     schemaController: schemaController(),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -61,11 +106,14 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
   app.decorate('config', config);
 
   await app.register(problemDetails, { retryAfterSeconds: config.shedding.retryAfterSeconds });
+  await app.register(helmet, SECURITY_HEADERS);
   await app.register(observability, { blockedLoopThresholdMs: config.blockedLoopThresholdMs });
   await app.register(loadShedding, { limits: config.shedding });
+  // Before admission control: a login or registration over its rate limit never takes or waits for a slot.
+  await app.register(rateLimits, { limits: config.rateLimits });
   await app.register(admissionControl, { config });
   await app.register(services, { config, onQuery: opts.onQuery, background: opts.background });
-  await app.register(authentication, { tokens: app.services.tokens });
+  await app.register(authentication, { auth: app.services.auth });
   app.addSchema(Problem);
   await app.register(openapi);
 

@@ -10,6 +10,7 @@ import { ConfigError, type Config, loadConfig } from './config.ts';
 import { createDatabase } from './db/database.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded-postgres.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { simulatedCatalog } from './db/seed/demo-catalog.ts';
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from './db/seed/demo-city.ts';
 import { superviseWorkers } from './cluster.ts';
 import { startServer, stopServer } from './server.ts';
@@ -18,7 +19,8 @@ const USAGE = `usage: dabba <command>
 
   up        everything on this machine: embedded PostgreSQL (unless DATABASE_URL), the partner
             simulators (unless their URLs are set) and the API on PORT
-  serve     the API only (production): needs DATABASE_URL and the partner URLs;
+  serve     the API only (production): needs DATABASE_URL, JWT_SECRET and the partner URLs, and
+            never seeds the demo city, whatever NODE_ENV says;
             --workers N (or WORKERS=N) runs N processes sharing the port
   migrate   apply database migrations and exit
   partners  the partner simulators only, on SIM_PORT
@@ -80,7 +82,18 @@ ${config.seedDemo ? `  demo accounts (password "${DEMO_PASSWORD}"):\n${accounts}
 `;
 }
 
+/** What `dabba up` says first: what in this setup is published, so nobody mistakes it for a deployment. */
+function developmentNotice(config: Config) {
+  const published = [
+    config.jwt.published && 'tokens signed with the published development secret',
+    config.seedDemo && `demo accounts with the published password "${DEMO_PASSWORD}"`,
+  ].filter(Boolean);
+  const what = published.length > 0 ? `: ${published.join(', ')}` : '';
+  return `development mode (dabba up)${what}; in production run \`dabba serve\` with JWT_SECRET set\n`;
+}
+
 async function up(config: Config) {
+  if (config.mode === 'development') process.stdout.write(developmentNotice(config));
   let app: Awaited<ReturnType<typeof startServer>> | undefined;
   let embedded: EmbeddedDatabase | undefined;
   let simulators: ChildProcess | undefined;
@@ -96,7 +109,11 @@ async function up(config: Config) {
   embedded = withDb.embedded;
   const withPartners = await partnerSimulators(withDb.config);
   simulators = withPartners.child;
+  // Only a catalog simulator this command started is made to agree with the database; a real catalog is the truth.
+  const catalog = simulators && !withDb.config.partners.catalog ? simulatedCatalog(withPartners.config.partners.catalog!) : undefined;
+  await catalog?.holdUnknown();
   app = await startServer(withPartners.config);
+  await catalog?.load(app.services.menuSync, app.log);
   process.stdout.write(banner(withPartners.config));
 }
 
@@ -141,7 +158,9 @@ async function main() {
     options: { workers: { type: 'string' }, scenario: { type: 'string' }, quick: { type: 'boolean' } },
   });
   const command = positionals[0];
-  const config = loadConfig(values.workers === undefined ? process.env : { ...process.env, WORKERS: values.workers });
+  const env = values.workers === undefined ? process.env : { ...process.env, WORKERS: values.workers };
+  // `serve` is production whatever NODE_ENV says: a real JWT_SECRET, never the demo seed.
+  const config = loadConfig(env, command === 'serve' ? { mode: 'production' } : {});
   switch (command) {
     case 'up':
       return up(config);

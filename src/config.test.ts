@@ -28,6 +28,15 @@ describe('config', () => {
     [{ ADMISSION_MAX_WAIT_MS: '-5' }, 'ADMISSION_MAX_WAIT_MS'],
     [{ ADMISSION_MAX_WAITING: 'many' }, 'ADMISSION_MAX_WAITING'],
     [{ DATABASE_STATEMENT_CACHE: '-1' }, 'DATABASE_STATEMENT_CACHE'],
+    [{ REDIS_URL: 'http://cache:6379' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'redis://[bad' }, 'REDIS_URL'],
+    [{ LOGIN_RATE_PER_MINUTE: '-1' }, 'LOGIN_RATE_PER_MINUTE'],
+    [{ LOGIN_ACCOUNT_RATE_PER_MINUTE: 'ten' }, 'LOGIN_ACCOUNT_RATE_PER_MINUTE'],
+    [{ REGISTER_RATE_PER_MINUTE: '100001' }, 'REGISTER_RATE_PER_MINUTE'],
+    [{ REDIS_KEY_PREFIX: 'x'.repeat(65) }, 'REDIS_KEY_PREFIX'],
+    [{ REQUEST_HEADERS_TIMEOUT_MS: '0' }, 'REQUEST_HEADERS_TIMEOUT_MS'],
+    [{ REQUEST_TIMEOUT_MS: '600001' }, 'REQUEST_TIMEOUT_MS'],
+    [{ REQUEST_HEADERS_TIMEOUT_MS: '30000', REQUEST_TIMEOUT_MS: '20000' }, 'REQUEST_HEADERS_TIMEOUT_MS'],
   ];
   for (const [env, variable] of wrong) {
     it(`refuses ${JSON.stringify(env)} with one line naming ${variable}`, () => {
@@ -61,6 +70,7 @@ describe('config', () => {
       { OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://s3cret-pw@collector:4317' },
       /"grpc:\/\/\*\*\*@collector:4317"/,
     ],
+    ['a REDIS_URL shows its password as ***', { REDIS_URL: 'redis://:s3cret-pw@cache.internal:6379/0 x' }, /"redis:\/\/:\*\*\*@cache\.internal:6379\/…"/],
   ];
   for (const [name, env, expected] of secrets) {
     const variable = Object.keys(env)[0]!;
@@ -85,6 +95,43 @@ describe('config', () => {
     assert.equal(c.jwt.secret, 'x'.repeat(40));
   });
 
+  it('`dabba serve` (mode production) needs a real JWT_SECRET and never seeds, whatever NODE_ENV says', () => {
+    const published = loadConfig({}).jwt.secret;
+    for (const NODE_ENV of [undefined, 'development', 'test']) {
+      const env: Record<string, string> = NODE_ENV ? { NODE_ENV } : {};
+      assert.throws(
+        () => loadConfig(env, { mode: 'production' }),
+        (err: unknown) => err instanceof ConfigError && /^Invalid configuration: JWT_SECRET must be set/.test(err.message) && !err.message.includes('\n'),
+      );
+      assert.throws(
+        () => loadConfig({ ...env, JWT_SECRET: published }, { mode: 'production' }),
+        (err: unknown) => err instanceof ConfigError && /^Invalid configuration: JWT_SECRET .*published/.test(err.message) && !err.message.includes(published),
+      );
+      const c = loadConfig({ ...env, SEED_DEMO: 'true', JWT_SECRET: 'y'.repeat(40) }, { mode: 'production' });
+      assert.equal(c.mode, 'production');
+      assert.equal(c.seedDemo, false);
+      assert.equal(c.jwt.published, false);
+    }
+    // Asking for development cannot loosen NODE_ENV=production.
+    assert.throws(() => loadConfig({ NODE_ENV: 'production' }, { mode: 'development' }), /JWT_SECRET/);
+  });
+
+  it('`dabba up` (development) runs on the published secret, says so, and seeds', () => {
+    const c = loadConfig({});
+    assert.equal(c.mode, 'development');
+    assert.equal(c.jwt.published, true);
+    assert.ok(c.jwt.secret.length >= 32);
+    assert.ok(c.seedDemo);
+    assert.equal(loadConfig({ JWT_SECRET: 'z'.repeat(32) }).jwt.published, false);
+  });
+
+  it('trusts cached account state 15 s and locks an email out after 5 failures for 15 minutes by default', () => {
+    assert.deepEqual(loadConfig({}).auth, { cacheTtlMs: 15_000, maxFailures: 5, lockoutSeconds: 900 });
+    assert.equal(loadConfig({ AUTH_CACHE_TTL_MS: '0' }).auth.cacheTtlMs, 0);
+    assert.throws(() => loadConfig({ AUTH_CACHE_TTL_MS: '60001' }), /AUTH_CACHE_TTL_MS/);
+    assert.throws(() => loadConfig({ LOGIN_MAX_FAILURES: '0' }), /LOGIN_MAX_FAILURES/);
+  });
+
   it('limits 256 requests in flight per route and 32 feeds by default; a feed limit of 0 means the per-route one', () => {
     const c = loadConfig({});
     assert.equal(c.admission.maxInFlight, 256);
@@ -92,6 +139,26 @@ describe('config', () => {
     const fallback = loadConfig({ ADMISSION_MAX_IN_FLIGHT: '500', FEED_MAX_IN_FLIGHT: '0' });
     assert.equal(fallback.feed.maxInFlight, 500);
     assert.equal(loadConfig({ ADMISSION_MAX_IN_FLIGHT: '0' }).admission.maxInFlight, 0);
+  });
+
+  it('reads requests in 10 s of headers and 20 s in all by default, and either can be set', () => {
+    assert.deepEqual(loadConfig({}).requestTimeouts, { headersMs: 10_000, wholeMs: 20_000 });
+    const c = loadConfig({ REQUEST_HEADERS_TIMEOUT_MS: '2000', REQUEST_TIMEOUT_MS: '3000' });
+    assert.deepEqual(c.requestTimeouts, { headersMs: 2_000, wholeMs: 3_000 });
+  });
+
+  it('limits logins to 10 a minute per address and 5 per account, registrations to 5 per address, in memory by default', () => {
+    assert.deepEqual(loadConfig({}).rateLimits, {
+      loginPerAddress: 10,
+      loginPerAccount: 5,
+      registerPerAddress: 5,
+      redisUrl: undefined,
+      redisKeyPrefix: 'dabba:rate-limit:',
+    });
+    const c = loadConfig({ LOGIN_RATE_PER_MINUTE: '0', REDIS_URL: 'rediss://cache.internal:6380/2', REDIS_KEY_PREFIX: 'staging:' });
+    assert.equal(c.rateLimits.loginPerAddress, 0);
+    assert.equal(c.rateLimits.redisUrl, 'rediss://cache.internal:6380/2');
+    assert.equal(c.rateLimits.redisKeyPrefix, 'staging:');
   });
 
   it('reads typed values from strings', () => {

@@ -9,14 +9,21 @@ const Url = Type.String({ pattern: '^https?://[^\\s]+$' });
 const Ms = (minimum: number, maximum: number, fallback: number) => Type.Integer({ minimum, maximum, default: fallback });
 const Count = (minimum: number, maximum: number, fallback: number) => Type.Integer({ minimum, maximum, default: fallback });
 
-/** Where the API listens, how many processes serve, how they stop. */
+/** Where the API listens, how many processes serve, how long a client may take to send a request, how they stop. */
 const Server = {
   NODE_ENV: Type.Enum(['development', 'test', 'production'], { default: 'development' }),
   PORT: Port(3000),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   WORKERS: Count(1, 256, 1),
   SHUTDOWN_TIMEOUT_MS: Ms(100, 600_000, 10_000),
+  // A request's headers must arrive within REQUEST_HEADERS_TIMEOUT_MS of its first byte, the whole request
+  // (headers and body) within REQUEST_TIMEOUT_MS; past either it gets 408 and its connection is closed.
+  // Reading only: a handler's own time is not counted. Short, so slow senders cannot pile up.
+  REQUEST_HEADERS_TIMEOUT_MS: Ms(1_000, 300_000, 10_000),
+  REQUEST_TIMEOUT_MS: Ms(1_000, 600_000, 20_000),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  // Unset: pino-pretty when stdout is a terminal, JSON lines otherwise.
+  LOG_FORMAT: Type.Optional(Type.Enum(['pretty', 'json'])),
 };
 
 /** PostgreSQL: the server, the pool, and the embedded one `dabba up` runs when no URL is given. */
@@ -35,6 +42,23 @@ const Database = {
 const Auth = {
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   JWT_TTL_SECONDS: Count(60, 2_592_000, 86_400),
+  // How long a node trusts its cached copy of an account's role and token version: the most a logout,
+  // role change or deletion made on another node takes to reach this one (0 = ask the database every request).
+  AUTH_CACHE_TTL_MS: Ms(0, 60_000, 15_000),
+  // Failed sign-ins per email within LOGIN_LOCKOUT_SECONDS before every attempt for it is refused (429) for as long.
+  LOGIN_MAX_FAILURES: Count(1, 1_000, 5),
+  LOGIN_LOCKOUT_SECONDS: Count(1, 86_400, 900),
+};
+
+/** Requests per minute per client address (login, registration) and per account (login); 0 = that limit off. */
+const RateLimits = {
+  LOGIN_RATE_PER_MINUTE: Count(0, 100_000, 10),
+  LOGIN_ACCOUNT_RATE_PER_MINUTE: Count(0, 100_000, 5),
+  REGISTER_RATE_PER_MINUTE: Count(0, 100_000, 5),
+  // Counts shared by every process and node; unset, each process counts in its own memory.
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$' })),
+  // Before every key dabba writes to Redis, so deployments can share one.
+  REDIS_KEY_PREFIX: Type.String({ minLength: 1, maxLength: 64, default: 'dabba:rate-limit:' }),
 };
 
 /** The outside systems, and the resilience chain every call to them goes through. */
@@ -64,6 +88,12 @@ const Orders = {
   JOB_POLL_INTERVAL_MS: Ms(500, 60_000, 1_000),
   FEED_DEADLINE_MS: Ms(50, 10_000, 800),
   FEED_RESTAURANTS: Count(1, 50, 10),
+  // The menu sync from the catalog: when it runs (a cron expression, `off` = never), how many restaurants
+  // it asks at once and how long each may take, and how old a last sync may be before a menu reads as stale.
+  MENU_SYNC_CRON: Type.String({ pattern: '^(off|\\S+(\\s+\\S+){4,5})$', maxLength: 100, default: '* * * * *' }),
+  MENU_SYNC_CONCURRENCY: Count(1, 256, 8),
+  MENU_SYNC_DEADLINE_MS: Ms(100, 60_000, 3_000),
+  MENU_STALE_AFTER_MS: Ms(1_000, 86_400_000, 180_000),
 };
 
 /** Staying fast under load: load shedding, per-route admission control, the blocked-loop monitor. */
@@ -92,11 +122,21 @@ const Tracing = {
 };
 
 /** Every variable dabba reads, grouped by concern, with its default: the one place the environment is described. */
-export const EnvSchema = Type.Object({ ...Server, ...Database, ...Auth, ...Partners, ...Orders, ...Overload, ...Tracing });
+export const EnvSchema = Type.Object({ ...Server, ...Database, ...Auth, ...RateLimits, ...Partners, ...Orders, ...Overload, ...Tracing });
 export type Env = Static<typeof EnvSchema>;
 
-/** Used only outside production, where a missing secret must not stop a first `npm start`. */
+/** Used only outside production, where a missing secret must not stop a first `npm start`. Published, so never accepted in production. */
 const DEVELOPMENT_SECRET = 'dabba-development-secret-not-for-production-use';
+
+/**
+ * `production` (what `dabba serve` asks for, and what NODE_ENV=production makes of any command) needs a
+ * real JWT_SECRET and never seeds the demo city; `development` (`dabba up`) runs on published defaults.
+ */
+export type Mode = 'production' | 'development';
+export interface LoadOptions {
+  /** `production` whatever NODE_ENV says; absent or `development`, NODE_ENV decides (it can only make things stricter). */
+  mode?: Mode;
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -139,7 +179,7 @@ function describe(variable: string, raw: unknown, message: string): string {
 }
 
 /** Parses the environment once; throws a ConfigError whose message names the wrong variable. */
-export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOptions = {}) {
   const known = Object.keys(EnvSchema.properties);
   const input: Record<string, unknown> = {};
   for (const key of known) {
@@ -156,15 +196,25 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
   if (e.DATABASE_URL !== undefined && !URL.canParse(e.DATABASE_URL)) {
     throw new ConfigError(describe('DATABASE_URL', e.DATABASE_URL, 'is not a valid URL'));
   }
-  if (e.NODE_ENV === 'production' && e.JWT_SECRET === undefined) {
-    throw new ConfigError(
-      describe('JWT_SECRET', undefined, 'must be set (32+ characters) when NODE_ENV=production'),
-    );
+  if (e.REDIS_URL !== undefined && !URL.canParse(e.REDIS_URL)) {
+    throw new ConfigError(describe('REDIS_URL', e.REDIS_URL, 'is not a valid URL'));
+  }
+  if (e.REQUEST_HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(describe('REQUEST_HEADERS_TIMEOUT_MS', e.REQUEST_HEADERS_TIMEOUT_MS, `must not be longer than REQUEST_TIMEOUT_MS (${e.REQUEST_TIMEOUT_MS})`));
+  }
+  const mode: Mode = opts.mode === 'production' || e.NODE_ENV === 'production' ? 'production' : 'development';
+  if (mode === 'production' && e.JWT_SECRET === undefined) {
+    throw new ConfigError(describe('JWT_SECRET', undefined, 'must be set (32+ characters) in production (`dabba serve` or NODE_ENV=production)'));
+  }
+  if (mode === 'production' && e.JWT_SECRET === DEVELOPMENT_SECRET) {
+    throw new ConfigError(describe('JWT_SECRET', e.JWT_SECRET, 'must not be the published development secret in production'));
   }
   return {
     env: e.NODE_ENV,
+    mode,
     port: e.PORT,
     host: e.HOST,
+    requestTimeouts: { headersMs: e.REQUEST_HEADERS_TIMEOUT_MS, wholeMs: e.REQUEST_TIMEOUT_MS },
     database: {
       url: e.DATABASE_URL,
       poolMax: e.DATABASE_POOL_MAX,
@@ -202,8 +252,23 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
       restaurants: e.FEED_RESTAURANTS,
       maxInFlight: e.FEED_MAX_IN_FLIGHT || e.ADMISSION_MAX_IN_FLIGHT,
     },
-    jwt: { secret: e.JWT_SECRET ?? DEVELOPMENT_SECRET, ttlSeconds: e.JWT_TTL_SECONDS },
+    menuSync: {
+      cron: e.MENU_SYNC_CRON === 'off' ? null : e.MENU_SYNC_CRON,
+      concurrency: e.MENU_SYNC_CONCURRENCY,
+      deadlineMs: e.MENU_SYNC_DEADLINE_MS,
+      staleAfterMs: e.MENU_STALE_AFTER_MS,
+    },
+    jwt: { secret: e.JWT_SECRET ?? DEVELOPMENT_SECRET, published: (e.JWT_SECRET ?? DEVELOPMENT_SECRET) === DEVELOPMENT_SECRET, ttlSeconds: e.JWT_TTL_SECONDS },
+    auth: { cacheTtlMs: e.AUTH_CACHE_TTL_MS, maxFailures: e.LOGIN_MAX_FAILURES, lockoutSeconds: e.LOGIN_LOCKOUT_SECONDS },
+    rateLimits: {
+      loginPerAddress: e.LOGIN_RATE_PER_MINUTE,
+      loginPerAccount: e.LOGIN_ACCOUNT_RATE_PER_MINUTE,
+      registerPerAddress: e.REGISTER_RATE_PER_MINUTE,
+      redisUrl: e.REDIS_URL,
+      redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, enabled: !e.OTEL_SDK_DISABLED },
     shedding: {
       maxEventLoopDelayMs: e.SHED_MAX_LOOP_DELAY_MS,
@@ -215,7 +280,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
     blockedLoopThresholdMs: e.BLOCKED_LOOP_THRESHOLD_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     workers: e.WORKERS,
-    seedDemo: e.SEED_DEMO && e.NODE_ENV !== 'production',
+    seedDemo: e.SEED_DEMO && mode !== 'production',
   };
 }
 

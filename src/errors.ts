@@ -44,3 +44,10 @@ export const conflict = (detail: string, extra?: Record<string, unknown>) =>
   new AppError(409, 'conflict', 'Conflict', detail, { extra });
 export const unprocessable = (detail: string, errors?: FieldError[]) =>
   new AppError(422, 'unprocessable', 'Unprocessable request', detail, { errors });
+
+/** A price the customer was shown is no longer the price: nothing was ordered, and each line says both figures. */
+export const priceChanged = (
+  detail: string,
+  errors: FieldError[],
+  changes: { field: string; menu_item_id: string; shown_cents: number; now_cents: number }[],
+) => new AppError(409, 'price-changed', 'Price changed', detail, { errors, extra: { changes } });

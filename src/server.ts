@@ -13,8 +13,14 @@ export async function startServer(config: Config, opts: BuildOptions = {}): Prom
   try {
     // Longer than a typical load balancer's idle timeout, so the balancer closes idle sockets first.
     app.server.keepAliveTimeout = 72_000;
-    app.server.headersTimeout = 75_000;
-    app.server.requestTimeout = 60_000;
+    // Reading a request is bounded, and short: its headers within 10 s of its first byte, the whole of it
+    // (our JSON bodies are at most 1 MiB) within 20 s, else 408 and the connection is closed, so connections
+    // that trickle bytes cannot pile up. Node times each request from its first byte (an idle keep-alive
+    // connection is not timed) until its body is in: handlers are not cut. It checks every
+    // connectionsCheckingInterval, which app.ts sets to 500 ms (30 s by default).
+    // @see https://nodejs.org/api/http.html#serverrequesttimeout
+    app.server.headersTimeout = config.requestTimeouts.headersMs;
+    app.server.requestTimeout = config.requestTimeouts.wholeMs;
     await app.listen({ port: config.port, host: config.host });
     return app;
   } catch (err) {

@@ -308,7 +308,7 @@ describe('tokens: missing, malformed, expired or tampered → 401', async () => 
   const orderId = await orderIn(c, 'placed');
   const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
   const sign = (payload: object, opts: { key?: string; clockTimestamp?: number } = {}) =>
-    createSigner({ key: opts.key ?? SECRET, algorithm: 'HS256', iss: 'dabba', expiresIn: 60_000, clockTimestamp: opts.clockTimestamp })(
+    createSigner({ key: opts.key ?? SECRET, algorithm: 'HS256', iss: 'dabba', aud: 'dabba-api', expiresIn: 60_000, clockTimestamp: opts.clockTimestamp })(
       payload as Record<string, unknown>,
     );
   const flipped = (() => {
@@ -316,7 +316,7 @@ describe('tokens: missing, malformed, expired or tampered → 401', async () => 
     const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8'));
     return [h, b64({ ...claims, role: 'admin' }), s].join('.');
   })();
-  const adminClaims = { sub: admin.id, role: 'admin' };
+  const adminClaims = { sub: admin.id, role: 'admin', ver: 1 };
   const hourAgo = Date.now() - 3_600_000;
 
   it('controls: a token made here with the real secret, and now, is accepted', async () => {
@@ -333,7 +333,7 @@ describe('tokens: missing, malformed, expired or tampered → 401', async () => 
     ['an unsigned (alg none) token', { authorization: `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...adminClaims, iss: 'dabba' })}.` }],
     ['a valid token under the Basic scheme', { authorization: `Basic ${admin.token}` }],
     ['Basic credentials', { authorization: `Basic ${Buffer.from(`${admin.email}:secret`).toString('base64')}` }],
-    ["a validly signed token whose role is 'superuser'", { authorization: `Bearer ${sign({ sub: admin.id, role: 'superuser' })}` }],
+    ["a validly signed token whose role is 'superuser'", { authorization: `Bearer ${sign({ sub: admin.id, role: 'superuser', ver: 1 })}` }],
   ];
   const endpoints: [string, string, object | undefined][] = [
     ['GET', `/v1/orders/${orderId}`, undefined],

@@ -139,11 +139,11 @@ describe('admission control', () => {
     assert.deepEqual(again.map((a) => a.statusCode), [200, 200]);
   });
 
-  it('gives back the slot of a checkout whose customer hung up before the body arrived', async () => {
+  it('admits a checkout only once its body is in: one still sending holds no slot, and leaves none when its customer hangs up', async () => {
     const customer = await createUser(ctx, 'customer');
     await drained(ORDERS_ROUTE);
     const hangUp = new AbortController();
-    // Half a body that never ends: the request is admitted, then the client goes before any handler runs.
+    // Half a body that never ends: the server has the request's headers, and waits for the rest.
     const body = new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode('{"restaurant_id":')) });
     const sent = fetch(`${base}/v1/orders`, {
       method: 'POST',
@@ -152,8 +152,18 @@ describe('admission control', () => {
       duplex: 'half',
       signal: hangUp.signal,
     } as RequestInit);
-    await eventually('the checkout admitted', async () => (await admitted(ORDERS_ROUTE)) === 1);
-    hangUp.abort();
+    sent.catch(() => {}); // awaited below; handled here too, should an assertion fail first
+    try {
+      // Read from the gauge itself: a scrape would count as a request in flight.
+      const inFlight = async () => (await ctx.app.metrics.httpInFlight.get()).values[0]?.value;
+      await eventually('the server to have the checkout’s headers', async () => (await inFlight()) === 1);
+      assert.equal(await admitted(ORDERS_ROUTE), 0, 'a checkout whose body is still coming holds no slot');
+      // The route's one slot is free: a checkout whose body is all there is admitted (then refused as invalid), not refused with 503.
+      const other = await ctx.app.inject({ method: 'POST', url: '/v1/orders', headers: { ...customer.auth, 'idempotency-key': randomUUID() }, payload: { items: 'none' } });
+      assert.equal(other.statusCode, 400, other.body);
+    } finally {
+      hangUp.abort();
+    }
     await assert.rejects(sent, { name: 'AbortError' });
     await drained(ORDERS_ROUTE);
   });

@@ -132,17 +132,18 @@ describe('bearer tokens', () => {
   it('an expired token is refused with 401, while the same claims unexpired are accepted', async () => {
     const user = await createUser(ctx, 'customer');
     const now = Math.floor(Date.now() / 1000);
-    const sign = createSigner({ key: secret, algorithm: 'HS256', iss: 'dabba' });
-    const valid = sign({ sub: user.id, role: 'customer', iat: now - 60, exp: now + 600 });
-    const expired = sign({ sub: user.id, role: 'customer', iat: now - 7200, exp: now - 60 });
+    const sign = createSigner({ key: secret, algorithm: 'HS256', iss: 'dabba', aud: 'dabba-api' });
+    const valid = sign({ sub: user.id, role: 'customer', ver: 1, iat: now - 60, exp: now + 600 });
+    const expired = sign({ sub: user.id, role: 'customer', ver: 1, iat: now - 7200, exp: now - 60 });
     assert.equal((await me(`Bearer ${valid}`)).statusCode, 200);
     expectProblem(await me(`Bearer ${expired}`), 401);
   });
 
   it('garbage, a forged signature, an unknown role, and no token at all are all 401', async () => {
     const user = await createUser(ctx, 'customer');
-    const forged = createSigner({ key: 'x'.repeat(48), algorithm: 'HS256', iss: 'dabba' })({ sub: user.id, role: 'admin' });
-    const oddRole = createSigner({ key: secret, algorithm: 'HS256', iss: 'dabba' })({ sub: user.id, role: 'superuser' });
+    const claims = { algorithm: 'HS256', iss: 'dabba', aud: 'dabba-api', expiresIn: 60_000 } as const;
+    const forged = createSigner({ key: 'x'.repeat(48), ...claims })({ sub: user.id, role: 'admin', ver: 1 });
+    const oddRole = createSigner({ key: secret, ...claims })({ sub: user.id, role: 'superuser', ver: 1 });
     const [header, payload] = user.token.split('.');
     const unsigned = `${header}.${payload}.`;
     for (const authorization of [

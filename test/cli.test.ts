@@ -44,6 +44,12 @@ async function waitReady(base: string, proc: { output(): string; child: ChildPro
   throw new Error(`not ready in ${ms} ms:\n${proc.output()}`);
 }
 
+async function waitFor(what: string, check: () => boolean, ms = 30_000) {
+  for (const deadline = Date.now() + ms; !check(); await new Promise((r) => setTimeout(r, 100))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
 describe('dabba command line', () => {
   for (const [variable, value] of [['PORT', 'abc'], ['DATABASE_URL', 'nonsense'], ['EMBEDDED_PG_PORT', '-1']] as const) {
     it(`stops at start-up with one clear line when ${variable}=${value}`, async () => {
@@ -70,6 +76,8 @@ describe('dabba command line', () => {
 
     const first = run(['up'], env);
     await waitReady(base, first);
+    // The banner follows the catalog simulator's load from the database and the first menu sync.
+    await waitFor('the banner', () => /dabba is up/.test(first.output()));
     // Background work starts once the database is migrated: a first start on an empty database logs no error.
     assert.doesNotMatch(first.output(), /"level":(50|60)|does not exist/, first.output());
     assert.match(first.output(), /docs\s+http:\/\/127\.0\.0\.1:\d+\/docs/);
@@ -85,14 +93,19 @@ describe('dabba command line', () => {
       items: { id: string }[];
     };
     const menu = (await (await fetch(`${base}/v1/restaurants/${nearby.items[0]!.id}/menu`)).json()) as {
-      items: { id: string }[];
+      stale: boolean;
+      items: { id: string; is_available: boolean }[];
     };
+    // `dabba up` loaded the catalog simulator from the database and synced: the menu is current, and
+    // about one dish in ten is off the (drifting) catalog this minute.
+    assert.equal(menu.stale, false);
+    const available = menu.items.find((i) => i.is_available)!;
     const placed = await fetch(`${base}/v1/orders`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': 'cli-test-order-1' },
       body: JSON.stringify({
         restaurant_id: nearby.items[0]!.id,
-        items: [{ menu_item_id: menu.items[0]!.id, quantity: 1 }],
+        items: [{ menu_item_id: available.id, quantity: 1 }],
         delivery: { lat: 19.077, lng: 72.878, address: 'Gateway Road' },
       }),
     });

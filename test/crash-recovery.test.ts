@@ -13,7 +13,7 @@ import { freePort } from '../bench/processes.ts';
 const CLI = path.resolve('src/cli.ts');
 const JWT_SECRET = 'crash-recovery-test-secret-0123456789abcdef';
 const ORDERS = 30;
-const FINAL_PAYMENT = ['voided', 'declined'];
+const FINAL_PAYMENT = ['voided', 'declined', 'not_sent'];
 
 const children: ChildProcess[] = [];
 
@@ -49,6 +49,7 @@ function withTimeout<T>(what: string, promise: Promise<T>, ms: number): Promise<
 
 interface OrderRow {
   id: string;
+  restaurant_id: string;
   status: string;
   status_reason: string | null;
   payment_state: string;
@@ -89,14 +90,26 @@ describe('crash recovery', () => {
       [ownerId, at.lat, at.lng],
     );
     const restaurantId = restaurants[0]!.id;
+    // A tablet restaurant too: its checkout ends with the order placed and authorised, waiting for staff.
+    const { rows: tablets } = await sql.query<{ id: string }>(
+      `INSERT INTO restaurants (owner_id, name, cuisine, address, lat, lng, delivery_radius_km, prep_minutes, is_open, pos_integrated)
+       VALUES ($1, 'Crash Tablet Kitchen', 'Street Food', '2 Test Road', $2, $3, 8, 15, true, false) RETURNING id`,
+      [ownerId, at.lat, at.lng],
+    );
+    const tabletId = tablets[0]!.id;
     const { rows: items } = await sql.query<{ id: string }>(
       `INSERT INTO menu_items (restaurant_id, name, category, price_cents, position)
        VALUES ($1, 'Vada Pav', 'Mains', 4000, 0), ($1, 'Misal', 'Mains', 9000, 1) RETURNING id`,
       [restaurantId],
     );
-    const token = createSigner({ key: JWT_SECRET, algorithm: 'HS256', iss: 'dabba', expiresIn: 3_600_000 })({
+    const { rows: tabletItems } = await sql.query<{ id: string }>(
+      `INSERT INTO menu_items (restaurant_id, name, category, price_cents, position) VALUES ($1, 'Pav Bhaji', 'Mains', 6000, 0) RETURNING id`,
+      [tabletId],
+    );
+    const token = createSigner({ key: JWT_SECRET, algorithm: 'HS256', iss: 'dabba', aud: 'dabba-api', expiresIn: 3_600_000 })({
       sub: customerId,
       role: 'customer',
+      ver: 1,
     });
 
     const port = await freePort();
@@ -109,6 +122,8 @@ describe('crash recovery', () => {
       JWT_SECRET,
       SEED_DEMO: 'false',
       PLACED_STUCK_AFTER_MS: '3000',
+      // Nobody at the tablet restaurant answers: its orders are rejected and voided after a second.
+      TABLET_ACCEPT_TIMEOUT_MS: '1000',
       SWEEP_INTERVAL_MS: '500',
       JOB_POLL_INTERVAL_MS: '500',
       LOG_LEVEL: 'warn',
@@ -127,8 +142,9 @@ describe('crash recovery', () => {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': `crash-${randomUUID()}` },
         body: JSON.stringify({
-          restaurant_id: restaurantId,
-          items: [{ menu_item_id: items[i % items.length]!.id, quantity: 1 + (i % 3) }],
+          // Two in three orders to the POS restaurant, where a checkout cut short is the dangerous case.
+          restaurant_id: i % 3 === 2 ? tabletId : restaurantId,
+          items: [{ menu_item_id: i % 3 === 2 ? tabletItems[0]!.id : items[i % items.length]!.id, quantity: 1 + (i % 3) }],
           delivery: { ...offset(CENTER, 90, 1), address: '12 Marine Drive' },
         }),
         signal: AbortSignal.timeout(20_000),
@@ -143,13 +159,17 @@ describe('crash recovery', () => {
     await order(ORDERS);
     const fired = Date.now();
     const requests = Array.from({ length: ORDERS }, (_, i) => order(i));
-    // Kill once checkouts are under way: a few hundred milliseconds in, when the gateway has started authorising.
-    await new Promise((r) => setTimeout(r, 300));
-    const authorisedBefore = (await sim.ledger()).filter((e) => e.kind === 'authorize').length;
-    while (Date.now() - fired < 1_000) {
-      if ((await sim.ledger()).filter((e) => e.kind === 'authorize').length >= authorisedBefore + 2) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // Kill at the dangerous moment: the gateway has authorised a POS order whose checkout has not yet
+    // recorded it (still pending while the POS answers), so only recovery can release or confirm it.
+    const orphanedNow = async () => {
+      const authorised = new Set((await sim.ledger()).filter((e) => e.kind === 'authorize' && e.outcome === 'authorized').map((e) => e.order_id));
+      const { rows } = await sql.query<{ id: string }>(
+        `SELECT id FROM orders WHERE restaurant_id = $1 AND status = 'placed' AND payment_state = 'pending'`,
+        [restaurantId],
+      );
+      return rows.some((r) => authorised.has(r.id));
+    };
+    while (Date.now() - fired < 3_000 && !(await orphanedNow())) await new Promise((r) => setTimeout(r, 10));
     first.child.kill('SIGKILL');
     const [, signal] = await withTimeout('the killed process', first.exited, 10_000);
     assert.equal(signal, 'SIGKILL');
@@ -160,7 +180,11 @@ describe('crash recovery', () => {
     assert.ok(atCrash.length >= 5, `only ${atCrash.length} orders reached the database before the kill; answers ${JSON.stringify(answered)}, ${cutOff.length} cut off:\n${first.output()}`);
     assert.ok(midFlow.length >= 1, 'the kill interrupted no checkout, so this test proves nothing; the partners are too fast');
     const authorizedAtCrash = (await sim.ledger()).filter((e) => e.kind === 'authorize' && e.outcome === 'authorized');
-    const orphaned = midFlow.filter((o) => authorizedAtCrash.some((e) => e.order_id === o.id));
+    const orphaned = midFlow.filter(
+      (o) => o.restaurant_id === restaurantId && o.payment_state === 'pending' && authorizedAtCrash.some((e) => e.order_id === o.id),
+    );
+    assert.ok(orphaned.length >= 1, 'the kill left no authorised payment unrecorded, so recovery of one is not proven');
+    assert.ok(atCrash.some((o) => o.restaurant_id === tabletId), 'no tablet order reached the database before the kill');
 
     // 2. The same command again: the sweeper and the durable jobs must settle everything.
     const { rows: clock } = await sql.query<{ now: Date }>('SELECT now()');
@@ -172,10 +196,11 @@ describe('crash recovery', () => {
         'no order placed, and every failed order compensated',
         async () => {
           const { rows } = await sql.query<{ unsettled: number }>(
-            `SELECT count(*)::int AS unsettled FROM orders
-              WHERE status = 'placed'
-                 OR (status IN ('payment_failed', 'rejected', 'cancelled')
-                     AND (payment_state NOT IN ('voided', 'declined') OR pos_state IN ('none', 'pending', 'unknown', 'accepted')))`,
+            `SELECT count(*)::int AS unsettled FROM orders o JOIN restaurants r ON r.id = o.restaurant_id
+              WHERE o.status = 'placed'
+                 OR (o.status IN ('payment_failed', 'rejected', 'cancelled')
+                     AND (o.payment_state NOT IN ('voided', 'declined', 'not_sent')
+                          OR (r.pos_integrated AND o.pos_state IN ('none', 'pending', 'unknown', 'accepted'))))`,
           );
           return rows[0]!.unsettled === 0;
         },
@@ -204,7 +229,12 @@ describe('crash recovery', () => {
 
         assert.ok(ids.size <= 1, `two authorisations with different ids for ${about}`);
         assert.equal(entries.filter((e) => e.kind === 'capture').length, 0, `nothing is captured: ${about}`);
+        if (order.restaurant_id === tabletId) {
+          assert.equal(order.pos_state, 'none', `a tablet order never reaches a POS: ${about}`);
+          assert.equal(live.length, 0, about);
+        }
         if (order.status === 'confirmed') {
+          assert.equal(order.restaurant_id, restaurantId, `nobody accepted at the tablet restaurant: ${about}`);
           assert.equal(order.payment_state, 'authorized', about);
           assert.equal(authorizations.filter((e) => !e.replay).length, 1, `one authorisation for ${about}`);
           assert.equal(order.authorization_id, [...ids][0], about);

@@ -50,6 +50,12 @@ export function testConfig(url: string, env: Record<string, string> = {}): Confi
     SHED_MAX_LOOP_DELAY_MS: '0',
     // Files run two at a time, several apps each, and a stock PostgreSQL allows 100 connections.
     DATABASE_POOL_MAX: '8',
+    // No scheduled menu sync unless a test is about it: it would replace test menus with the simulator's generated ones.
+    MENU_SYNC_CRON: 'off',
+    // Rate limits are off unless a test is about them: tests sign in far more often than people do.
+    LOGIN_RATE_PER_MINUTE: '0',
+    LOGIN_ACCOUNT_RATE_PER_MINUTE: '0',
+    REGISTER_RATE_PER_MINUTE: '0',
     ...env,
   });
 }

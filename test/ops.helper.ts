@@ -96,8 +96,8 @@ export function parseJsonLines(text: string): LogLine[] {
 export const TEST_JWT_SECRET = 'ops-test-secret-0123456789abcdef0123456789';
 
 export function mintToken(sub: string, role: string, secret = TEST_JWT_SECRET) {
-  const sign = createSigner({ key: secret, algorithm: 'HS256', iss: 'dabba', expiresIn: 3_600_000 });
-  return sign({ sub, role });
+  const sign = createSigner({ key: secret, algorithm: 'HS256', iss: 'dabba', aud: 'dabba-api', expiresIn: 3_600_000 });
+  return sign({ sub, role, ver: 1 });
 }
 
 export interface SeededWorld {

@@ -98,7 +98,7 @@ describe('circuit breaker', () => {
     for (const o of later) {
       assert.equal(o.status, 'payment_failed');
       assert.equal(o.status_reason, 'payment_unavailable: breaker_open');
-      assert.equal(o.payment_state, 'unknown');
+      assert.equal(o.payment_state, 'not_sent', 'refused by the breaker, the call never left: nothing to compensate');
     }
     assert.equal(await authorizeAttempts(), attemptsBefore, 'an open breaker must not let calls through to payments');
     assert.equal(await breakerState(), 1);

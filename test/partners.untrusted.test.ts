@@ -528,10 +528,12 @@ describe('the feed with partners answering nonsense', () => {
   it('after a good menu, a bad one shows the good one as stale, and the bad one is never served later', async () => {
     const here = neighbourhood();
     const r = await restaurantAt(here, 45, 1);
-    const good = { items: [goodItem(`${r.id}-a`, 12_000), goodItem(`${r.id}-b`, 13_000)], as_of: GOOD_AS_OF };
+    // The restaurant's own dishes as its catalog lists them: the feed shows dishes as dabba's menu holds them.
+    const dishes = r.items.slice(0, 2).map(({ id, name, price_cents }) => ({ id, name, price_cents }));
+    const good = { items: dishes.map((d) => ({ ...d, available: true })), as_of: GOOD_AS_OF };
     menus.set(r.id, { status: 200, body: good });
     const first = await feed(here);
-    const goodHighlights = good.items.map(({ id, name, price_cents }) => ({ id, name, price_cents }));
+    const goodHighlights = dishes;
     assert.deepEqual(first.entry(r.id).menu, { stale: false, as_of: GOOD_AS_OF, highlights: goodHighlights });
 
     menus.set(r.id, { status: 200, body: { items: [goodItem(`${r.id}-evil`, -1)], as_of: '2025-01-01T12:05:00.000Z' } });

@@ -59,7 +59,7 @@ try {
 
   const patterns = process.argv.slice(2);
   const files: string[] = [];
-  for await (const f of glob(patterns.length ? patterns : ['src/**/*.test.ts', 'sim/**/*.test.ts', 'test/**/*.test.ts'])) {
+  for await (const f of glob(patterns.length ? patterns : ['src/**/*.test.ts', 'sim/**/*.test.ts', 'bench/**/*.test.ts', 'test/**/*.test.ts'])) {
     files.push(f);
   }
   files.sort();

@@ -4,6 +4,8 @@ import * as partnerState from './migrations/0002-partner-state.ts';
 import * as followUpOutbox from './migrations/0003-follow-up-outbox.ts';
 import * as assignmentEvents from './migrations/0004-assignment-events.ts';
 import * as callsNeverSent from './migrations/0005-calls-never-sent.ts';
+import * as tokenVersion from './migrations/0006-token-version.ts';
+import * as menuSync from './migrations/0007-menu-sync.ts';
 
 /** Listed here rather than read from disk, so the set of migrations is checked by the compiler. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +14,8 @@ const migrations: Record<string, Migration> = {
   '0003-follow-up-outbox': followUpOutbox,
   '0004-assignment-events': assignmentEvents,
   '0005-calls-never-sent': callsNeverSent,
+  '0006-token-version': tokenVersion,
+  '0007-menu-sync': menuSync,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -12,7 +12,17 @@ export interface UsersTable {
   name: string;
   role: Role;
   password_hash: string;
+  /** Bumped by logout and (by trigger) by any change of role or password: older tokens are refused. */
+  token_version: Generated<number>;
   created_at: Timestamp;
+}
+
+/** Failed sign-ins per lower(email), whether or not an account has that email (an attempt counts until it succeeds). */
+export interface LoginFailuresTable {
+  email_key: string;
+  failures: number;
+  window_started_at: Timestamp;
+  locked_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface CouriersTable {
@@ -40,6 +50,9 @@ export interface RestaurantsTable {
   rating: ColumnType<string | null, number | null | undefined, number | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** The last successful menu sync, and why the last attempt failed (null when it did not). */
+  menu_synced_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  menu_sync_error: string | null;
 }
 
 export interface MenuItemsTable {
@@ -52,6 +65,24 @@ export interface MenuItemsTable {
   is_available: Generated<boolean>;
   position: Generated<number>;
   updated_at: Timestamp;
+  /** The item's id in the catalog (the restaurant's menu system); defaults to the item's own uuid. */
+  catalog_item_id: Generated<string>;
+  /** The catalog's price and availability as the last sync saw them; null: never seen. */
+  catalog_price_cents: number | null;
+  catalog_available: boolean | null;
+  synced_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+/** One change of a menu item's name, price or availability, by the catalog sync or an owner. */
+export interface MenuItemChangesTable {
+  id: Generated<string>;
+  menu_item_id: string;
+  field: 'name' | 'price_cents' | 'is_available';
+  old_value: string | number | boolean | null;
+  new_value: string | number | boolean;
+  source: 'catalog' | 'owner';
+  actor_id: string | null;
+  changed_at: Timestamp;
 }
 
 export interface OrdersTable {
@@ -109,9 +140,11 @@ export interface OrderEventsTable {
 
 export interface Database {
   users: UsersTable;
+  login_failures: LoginFailuresTable;
   couriers: CouriersTable;
   restaurants: RestaurantsTable;
   menu_items: MenuItemsTable;
+  menu_item_changes: MenuItemChangesTable;
   orders: OrdersTable;
   order_items: OrderItemsTable;
   order_events: OrderEventsTable;

@@ -44,3 +44,24 @@ describe('placing an order: the total bound', () => {
     assert.deepEqual(placement.problems.map((p) => p.field), ['items/0/menu_item_id']);
   });
 });
+
+describe('placing an order: the price the customer was shown', () => {
+  it('accepts a line whose shown price is the price, and one that shows none', () => {
+    const placement = decidePlacement(
+      request([{ menu_item_id: 'a', quantity: 1, expected_unit_price_cents: 12_000 }, { menu_item_id: 'b', quantity: 1 }]),
+      restaurant,
+      [dish('a', 12_000), dish('b', 5_000)],
+    );
+    assert.ok(placement.ok, JSON.stringify(placement));
+  });
+
+  it('refuses, with both figures per changed line, when a shown price is not the price: it never sets the price', () => {
+    const placement = decidePlacement(
+      request([{ menu_item_id: 'a', quantity: 1, expected_unit_price_cents: 12_000 }, { menu_item_id: 'b', quantity: 1, expected_unit_price_cents: 4_000 }]),
+      restaurant,
+      [dish('a', 12_000), dish('b', 5_000)],
+    );
+    assert.ok(!placement.ok);
+    assert.deepEqual(placement.priceChanges, [{ field: 'items/1/expected_unit_price_cents', menu_item_id: 'b', shown_cents: 4_000, now_cents: 5_000 }]);
+  });
+});

@@ -4,7 +4,8 @@ import { MAX_ORDER_TOTAL_CENTS, formatRupees, priceOrder } from './pricing.ts';
 /** What a customer asks for when placing an order. */
 export interface PlacementRequest {
   restaurant_id: string;
-  items: { menu_item_id: string; quantity: number }[];
+  /** `expected_unit_price_cents`: the price the customer was shown; when it is not the price now, nothing is ordered. */
+  items: { menu_item_id: string; quantity: number; expected_unit_price_cents?: number }[];
   delivery: Point & { address: string };
   notes?: string;
 }
@@ -28,6 +29,15 @@ export interface PlacementProblem {
   message: string;
 }
 
+/** A line whose price is not the one the customer was shown. */
+export interface PriceChange {
+  /** Where in the request, e.g. `items/0/expected_unit_price_cents`. */
+  field: string;
+  menu_item_id: string;
+  shown_cents: number;
+  now_cents: number;
+}
+
 export type Placement =
   | {
       ok: true;
@@ -35,14 +45,16 @@ export type Placement =
       lines: { menu_item_id: string; name: string; quantity: number; unit_price_cents: number; line_total_cents: number }[];
       price: ReturnType<typeof priceOrder>;
     }
-  | { ok: false; detail: string; problems: PlacementProblem[] };
+  /** `priceChanges`: refused only because prices moved (a conflict to show the customer, not a bad request). */
+  | { ok: false; detail: string; problems: PlacementProblem[]; priceChanges?: PriceChange[] };
 
 const refuse = (detail: string, problems: PlacementProblem[]): Placement => ({ ok: false, detail, problems });
 
 /**
  * Whether this restaurant can take this order, and at what price: open, delivering that far, every
- * dish on its menu and available, none listed twice, the total within MAX_ORDER_TOTAL_CENTS. Prices
- * come from the menu alone; whatever the client believed a dish cost is never read.
+ * dish on its menu and available, none listed twice, each at the price the customer was shown when
+ * the request says what that was, the total within MAX_ORDER_TOTAL_CENTS. Prices come from the menu
+ * alone: a shown price that differs refuses the order, it never sets the price.
  */
 export function decidePlacement(request: PlacementRequest, restaurant: PlacementRestaurant | null, menu: readonly PlacementDish[]): Placement {
   if (!restaurant) return refuse('The restaurant does not exist.', [{ field: 'restaurant_id', message: 'no such restaurant' }]);
@@ -68,6 +80,19 @@ export function decidePlacement(request: PlacementRequest, restaurant: Placement
   if (problems.length > 0) return refuse('Some items cannot be ordered.', problems);
 
   const ordered = request.items.map((line) => ({ line, dish: dishes.get(line.menu_item_id)! }));
+  const priceChanges = ordered.flatMap(({ line, dish }, i) =>
+    line.expected_unit_price_cents === undefined || line.expected_unit_price_cents === dish.price_cents
+      ? []
+      : [{ field: `items/${i}/expected_unit_price_cents`, menu_item_id: dish.id, shown_cents: line.expected_unit_price_cents, now_cents: dish.price_cents }],
+  );
+  if (priceChanges.length > 0) {
+    return {
+      ok: false,
+      detail: 'Prices changed since they were shown; nothing was ordered. Show the new prices and order again.',
+      problems: priceChanges.map((c) => ({ field: c.field, message: `now ${formatRupees(c.now_cents)}, shown ${formatRupees(c.shown_cents)}` })),
+      priceChanges,
+    };
+  }
   const price = priceOrder(ordered.map(({ line, dish }) => ({ unitPriceCents: dish.price_cents, quantity: line.quantity })), distance);
   if (price.totalCents > MAX_ORDER_TOTAL_CENTS) {
     return refuse(

@@ -6,6 +6,7 @@ import { OrderRepository } from '../db/repositories/order.repository.ts';
 import { FOLLOW_UPS } from '../domain/follow-ups.ts';
 import type { LoopMonitor } from '../ops/loop-monitor.ts';
 import type { FollowUpsService } from '../services/follow-ups.service.ts';
+import type { MenuSyncService } from '../services/menu-sync.service.ts';
 import { OrderSweeper } from '../services/order-sweeper.ts';
 import type { OrderTransitions } from '../services/order-transitions.ts';
 import { FollowUpRelay } from './follow-up-relay.ts';
@@ -24,16 +25,19 @@ export interface BackgroundDeps {
   jobs: JobQueue;
   transitions: OrderTransitions;
   followUps: FollowUpsService;
+  menuSync: MenuSyncService;
   monitor: LoopMonitor;
   log: FastifyBaseLogger;
 }
 
 /**
  * Everything dabba does in the background, started and stopped here alone: the job queue, the relay
- * that turns owed follow-ups into jobs (created here), the job workers and the stuck-order sweeper.
+ * that turns owed follow-ups into jobs (created here), the job workers, the stuck-order sweeper and
+ * the menu sync's schedule (MENU_SYNC_CRON) and worker.
  * Started once the database is migrated; stopped in the order that loses nothing (no new sweeps,
  * relay what is owed, let running jobs finish). With `workers: false` (tests that drive jobs by hand)
- * moves are still relayed into the queue, but nothing works the jobs, sweeps or relays on a timer.
+ * moves are still relayed into the queue, but nothing works the jobs, sweeps or relays on a timer,
+ * and the menu sync's schedule is left as it is.
  */
 export class Background {
   readonly #deps: BackgroundDeps;
@@ -71,13 +75,18 @@ export class Background {
   async start() {
     await this.#jobs.start();
     if (!this.#workers) return;
-    const { followUps, monitor } = this.#deps;
+    const { followUps, menuSync, monitor, config } = this.#deps;
     for (const name of FOLLOW_UPS) {
       await this.#jobs.work(name, JOB_WORKERS, (batch) => {
         monitor.enter(`job ${name}`);
         return followUps.run(name, batch);
       });
     }
+    await this.#jobs.workMenuSync((job) => {
+      monitor.enter('job menu_sync');
+      return menuSync.run(job);
+    });
+    await this.#jobs.scheduleMenuSync(config.menuSync.cron);
     this.#sweeper.start();
     this.#relay.start();
   }

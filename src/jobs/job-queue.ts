@@ -2,6 +2,7 @@ import { type JobWithMetadata, PgBoss, fromKysely } from 'pg-boss';
 import type { Tx } from '../db/database.ts';
 import { FOLLOW_UPS, type FollowUp } from '../domain/follow-ups.ts';
 import type { DeadFollowUp } from '../services/dead-letters.service.ts';
+import type { MenuSyncJob } from '../services/menu-sync.service.ts';
 
 export interface FollowUpJob {
   orderId: string;
@@ -29,6 +30,21 @@ const BATCH_SIZE = 16;
  */
 export const DEAD_LETTERS = 'follow_ups_dead';
 
+/**
+ * Menu syncs: the schedule's runs (every restaurant) and runs someone asked for (some restaurants).
+ * `exclusive`: at most one job per singleton key queued or running, so a run still going when the next
+ * tick comes is not doubled, and a burst of requests for one restaurant collapses into one job.
+ * A run fails only when it cannot list the restaurants: retried once, then the next tick tries again.
+ */
+export const MENU_SYNC = 'menu_sync';
+const MENU_SYNC_QUEUE = {
+  policy: 'exclusive',
+  // A whole run is bounded by its per-restaurant deadlines; longer than this, its worker died.
+  expireInSeconds: 15 * 60,
+  retryLimit: 1,
+  retryDelay: 10,
+  deleteAfterSeconds: 24 * 3600,
+} as const;
 
 /**
  * Durable follow-up work on pg-boss, in the same PostgreSQL as the orders. Jobs are inserted inside
@@ -71,6 +87,34 @@ export class JobQueue {
       if (!queue) await this.#boss.createQueue(name, { ...QUEUE_OPTIONS, deadLetter: DEAD_LETTERS });
       else if (queue.deadLetter !== DEAD_LETTERS) await this.#boss.updateQueue(name, { deadLetter: DEAD_LETTERS });
     }
+    if (!(await this.#boss.getQueue(MENU_SYNC))) await this.#boss.createQueue(MENU_SYNC, MENU_SYNC_QUEUE);
+  }
+
+  /**
+   * Runs the menu sync on `cron` (null: not at all). A pg-boss schedule is one row per queue in the
+   * database: every node may call this, and each tick sends one job whichever node's clock claims it.
+   * @see https://timgit.github.io/pg-boss/#/./api/scheduling
+   */
+  async scheduleMenuSync(cron: string | null) {
+    if (cron) await this.#boss.schedule(MENU_SYNC, cron, {});
+    else await this.#boss.unschedule(MENU_SYNC);
+  }
+
+  /** Asks for a sync of these restaurants soon; one already waiting for a restaurant absorbs the request. */
+  async requestMenuSync(restaurantIds: string[]) {
+    await this.#boss.send(MENU_SYNC, { restaurantIds }, restaurantIds.length === 1 ? { singletonKey: `restaurant:${restaurantIds[0]}` } : {});
+  }
+
+  /** Works menu sync jobs, a batch at a time: the restaurants they name are synced together (all, if one names none). */
+  async workMenuSync(handler: (job: MenuSyncJob) => Promise<unknown>) {
+    await this.#boss.work<MenuSyncJob>(
+      MENU_SYNC,
+      { batchSize: BATCH_SIZE, localConcurrency: 2, pollingIntervalSeconds: this.#pollIntervalMs / 1000 },
+      async (jobs) => {
+        const everything = jobs.some((job) => !job.data?.restaurantIds);
+        return handler(everything ? {} : { restaurantIds: [...new Set(jobs.flatMap((job) => job.data!.restaurantIds!))] });
+      },
+    );
   }
 
   /** Queues jobs inside the caller's transaction: they exist exactly when it commits. */
@@ -144,10 +188,10 @@ export class JobQueue {
          FROM pgboss.job
         WHERE name = ANY($1) AND state IN ('created', 'retry', 'active')
         GROUP BY name`,
-      [[...FOLLOW_UPS, DEAD_LETTERS]],
+      [[...FOLLOW_UPS, DEAD_LETTERS, MENU_SYNC]],
     );
     const byName = new Map(rows.map((r: { name: string; queued: number; active: number; oldest: number }) => [r.name, r]));
-    return [...FOLLOW_UPS, DEAD_LETTERS].map((name) => {
+    return [...FOLLOW_UPS, DEAD_LETTERS, MENU_SYNC].map((name) => {
       const r = byName.get(name);
       return { name, queued: r?.queued ?? 0, active: r?.active ?? 0, oldestSeconds: r?.oldest ?? 0 };
     });

@@ -87,8 +87,8 @@ export function createMetrics() {
         for (const q of await jobDepth()) this.set({ queue: q.name }, read(q));
       },
     });
-  jobGauge('dabba_jobs_queued', 'Follow-up jobs waiting per queue', (q) => q.queued);
-  jobGauge('dabba_jobs_active', 'Follow-up jobs running per queue', (q) => q.active);
+  jobGauge('dabba_jobs_queued', 'Jobs waiting per queue: follow-ups, their dead letters, menu syncs', (q) => q.queued);
+  jobGauge('dabba_jobs_active', 'Jobs running per queue: follow-ups, menu syncs', (q) => q.active);
   jobGauge('dabba_jobs_oldest_age_seconds', 'Age of the oldest waiting job per queue (0 when none waits)', (q) => q.oldestSeconds);
   new Gauge({
     name: 'dabba_http_open_connections',
@@ -145,6 +145,24 @@ export function createMetrics() {
       name: 'dabba_follow_ups_dead_lettered_total',
       help: 'Follow-up jobs that exhausted their retries and wait in the dead letters for an operator (alert on any increase)',
       labelNames: ['queue'] as const,
+      registers,
+    }),
+    menuSyncChanges: new Counter({
+      name: 'dabba_menu_sync_changes_total',
+      help: 'Menu item fields the catalog sync changed in dabba, by field (name, price_cents, is_available)',
+      labelNames: ['field'] as const,
+      registers,
+    }),
+    menuSyncRestaurants: new Counter({
+      name: 'dabba_menu_sync_restaurants_total',
+      help: 'Restaurants the menu sync tried, by outcome; a failed one keeps its last synced menu, marked stale',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    menuSyncSeconds: new Histogram({
+      name: 'dabba_menu_sync_duration_seconds',
+      help: 'One menu sync run over its restaurants, catalog calls and writes included',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers,
     }),
     loopBlocks: new Counter({

@@ -13,10 +13,19 @@ declare module 'fastify' {
 
 const isApi = (url: string) => url === '/v1' || url.startsWith('/v1/');
 
+/** Whether the request comes with a body to read (Node's and Fastify's test: a length other than 0, or chunked). */
+function declaresBody(req: FastifyRequest) {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 /**
- * Per-route admission control: a `/v1` route admits at most its limit of requests at once, counted in
- * `onRequest` before a body is read. The excess waits up to ADMISSION_MAX_WAIT_MS for a slot, newest
- * first (see Gate), and is refused with 503 and `Retry-After` when the wait runs out or is full.
+ * Per-route admission control: a `/v1` route admits at most its limit of requests at once. A request
+ * without a body is admitted or refused in `onRequest`, before any other work; one with a body only once
+ * the body is in (`preValidation`), so a client sending its body slowly holds a connection (until the
+ * request timeouts of server.ts cut it) but never a slot: trickling bytes cannot lock a route. The excess
+ * waits up to ADMISSION_MAX_WAIT_MS for a slot, newest first (see Gate), and is refused with 503 and
+ * `Retry-After` when the wait runs out or is full.
  * Unlike load shedding it refuses only the excess of the route that is over, so the database pool and
  * the partner bulkhead queues stay short and accepted requests keep their latency; the short wait
  * absorbs bursts, and keeps clients that retry at once from turning refusals into most of the work.
@@ -57,7 +66,7 @@ async function admissionControl(app: FastifyInstance, opts: { config: Config }) 
     void reply.send(overloaded(req, reply, reason, retryAfterSeconds));
   };
 
-  app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done) => {
+  const admission = (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const gate = gates.get(`${req.method} ${req.routeOptions.url}`);
     if (!gate) return done();
     const admit = () => {
@@ -86,7 +95,9 @@ async function admissionControl(app: FastifyInstance, opts: { config: Config }) 
       refuse(req, reply, gate);
     }, maxWaitMs);
     reply.raw.once('close', gone);
-  });
+  };
+  app.addHook('onRequest', (req, reply, done) => (declaresBody(req) ? done() : admission(req, reply, done)));
+  app.addHook('preValidation', (req, reply, done) => (declaresBody(req) ? admission(req, reply, done) : done()));
 }
 
 export default fp(admissionControl, { name: 'admission-control', dependencies: ['observability'] });

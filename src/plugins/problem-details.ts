@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isPoolExhausted } from '../db/database.ts';
 import { AppError, type FieldError, problemType } from '../errors.ts';
@@ -46,6 +46,7 @@ const TITLES: Record<number, string> = {
   406: 'Not acceptable',
   408: 'Request timeout',
   413: 'Payload too large',
+  414: 'URI too long',
   415: 'Unsupported media type',
   429: 'Too many requests',
   503: 'Service unavailable',
@@ -118,6 +119,25 @@ async function problemDetails(app: FastifyInstance, opts: { retryAfterSeconds: n
       instance: req.url,
     });
   });
+}
+
+/**
+ * Errors Fastify's router raises before any route or error handler runs (a malformed percent-escape,
+ * a path parameter past its length limit): answered as problem details too, without echoing the path.
+ * @see https://fastify.dev/docs/latest/Reference/Server/#frameworkerrors
+ */
+export function frameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+  void reply
+    .code(status)
+    .type('application/problem+json')
+    .serializer(JSON.stringify)
+    .send({
+      type: problemType(status),
+      title: TITLES[status] ?? 'Bad request',
+      status,
+      detail: status === 414 ? 'A path parameter is too long.' : 'The request URL is malformed.',
+    });
 }
 
 export default fp(problemDetails, { name: 'problem-details' });

@@ -5,6 +5,15 @@ import type { FastifyServerOptions } from 'fastify';
 const COMMON = { removeAdditional: true, useDefaults: true } as const;
 
 /**
+ * `format: "uuid"` as JSON Schema and PostgreSQL mean it: RFC 9562's hex-and-hyphens form. ajv-formats
+ * also admits a `urn:uuid:` prefix, which PostgreSQL refuses (`invalid input syntax for type uuid`), so
+ * such an id passed validation and ended as a 500.
+ * @see https://json-schema.org/draft/2020-12/json-schema-validation#section-7.3.5
+ * @see https://www.rfc-editor.org/rfc/rfc9562#section-4
+ */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
  * A request part of at most this many JSON values (objects, arrays, strings, numbers…) has every problem
  * reported at once, for forms; a larger one has its first. A real order is about a hundred values.
  */
@@ -78,6 +87,38 @@ function firstThenAll(first: AjvValidate, all: AjvValidate): AjvValidate {
   return validate;
 }
 
+/** The first non-finite number among a coerced part's values (flat, or arrays of values), as a JSON pointer. */
+function nonFinite(data: unknown): string | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  for (const [key, value] of Object.entries(data)) {
+    for (const v of Array.isArray(value) ? value : [value]) if (typeof v === 'number' && !Number.isFinite(v)) return `/${key}`;
+  }
+  return undefined;
+}
+
+/**
+ * Ajv coerces `"Infinity"` or `"1e400"` in a query, path or header to ±Infinity and then skips
+ * `minimum`/`maximum` (they apply to finite numbers only), so `?limit=Infinity` passed a schema capped at
+ * 100 and reached SQL. No parameter means infinity: a coerced part holding one is refused like a wrong type.
+ */
+function finiteOnly(validate: AjvValidate): AjvValidate {
+  const finite: AjvValidate = (data, dataCxt) => {
+    if (!validate(data, dataCxt)) {
+      finite.errors = validate.errors;
+      return false;
+    }
+    const at = nonFinite(dataCxt ? dataCxt.parentData[dataCxt.parentDataProperty] : data);
+    if (at === undefined) {
+      finite.errors = null;
+      return true;
+    }
+    finite.errors = [{ instancePath: at, schemaPath: '#', keyword: 'type', params: { type: 'number' }, message: 'must be a finite number' }];
+    return false;
+  };
+  finite.schemaEnv = validate.schemaEnv;
+  return finite;
+}
+
 /**
  * Query strings, paths and headers arrive as text, so their numbers and booleans are coerced from
  * strings. JSON bodies already carry types: `"quantity": "2"` is a wrong type and gets a 400, not a
@@ -92,10 +133,17 @@ export function schemaController(): SchemaController {
   const buildValidator: BuildCompiler = (externalSchemas, options) => {
     const build = (kind: keyof typeof compilers, coerceTypes: 'array' | false) => {
       const compile = (pass: 'first' | 'all') =>
-        compilers[kind][pass](externalSchemas, { ...options, customOptions: { ...COMMON, coerceTypes, allErrors: pass === 'all' } });
+        compilers[kind][pass](externalSchemas, {
+          ...options,
+          customOptions: { ...COMMON, coerceTypes, allErrors: pass === 'all' },
+          onCreate: (ajv: { addFormat(name: string, format: RegExp): unknown }) => ajv.addFormat('uuid', UUID),
+        });
       const first = compile('first');
       const all = compile('all');
-      return (route: { httpPart?: string }) => firstThenAll(first(route) as AjvValidate, all(route) as AjvValidate);
+      return (route: { httpPart?: string }) => {
+        const validate = firstThenAll(first(route) as AjvValidate, all(route) as AjvValidate);
+        return coerceTypes ? finiteOnly(validate) : validate;
+      };
     };
     const text = build('text', 'array');
     const json = build('json', false);

@@ -59,9 +59,9 @@ async function services(app: FastifyInstance, opts: ServicesOptions) {
       app.log.error({ queue, ...job, err: reason, alert: true }, `follow-up ${queue} for order ${job.orderId} exhausted its retries; it waits in the dead letters`);
     },
   });
-  const services = createServices({ db, config, partners, transitions, jobs, log: app.log });
+  const services = createServices({ db, config, partners, transitions, jobs, metrics, log: app.log });
   const background = new Background(
-    { config, db, jobs, transitions, followUps: services.followUps, monitor, log: app.log },
+    { config, db, jobs, transitions, followUps: services.followUps, menuSync: services.menuSync, monitor, log: app.log },
     { workers: opts.background !== false },
   );
   Object.assign(metrics.sources, { pool, jobs: background, bulkheads: partners.bulkheads });

@@ -32,6 +32,12 @@ export const Problem = Type.Object(
       Type.Boolean({ description: 'true: `errors` lists only some of the problems (at most 20, or the first for a large body)' }),
     ),
     current_status: Type.Optional(Type.String()),
+    changes: Type.Optional(
+      Type.Array(
+        Type.Object({ field: Type.String(), menu_item_id: Type.String(), shown_cents: Type.Integer(), now_cents: Type.Integer() }),
+        { description: 'price-changed: each line whose price is not the one shown' },
+      ),
+    ),
   },
   { $id: 'Problem' },
 );

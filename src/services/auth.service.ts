@@ -1,19 +1,101 @@
+import { LRUCache } from 'lru-cache';
 import type { UserRepository } from '../db/repositories/user.repository.ts';
 import { AppError, conflict, notFound } from '../errors.ts';
 import { DECOY_HASH, hashPassword, verifyPassword } from './password-hasher.ts';
-import type { Principal } from '../domain/identity.ts';
+import type { Principal, Role } from '../domain/identity.ts';
 import type { TokenService } from './token.service.ts';
 
 const invalidCredentials = () =>
   new AppError(401, 'invalid-credentials', 'Invalid credentials', 'The email or password is wrong.');
 
+/** Too many failed sign-ins for one email: the same answer whether or not an account has that email. */
+export class LoginLockedOut extends AppError {
+  readonly retryAfterSeconds: number;
+
+  constructor(retryAfterSeconds: number) {
+    super(429, 'too-many-sign-in-attempts', 'Too many requests', 'Too many failed sign-ins for this email; try again after Retry-After seconds.');
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export interface AuthOptions {
+  /** How long a node trusts its copy of an account's role and token version (0: not at all). */
+  cacheTtlMs: number;
+  /** Failed sign-ins per email, within `lockoutSeconds` of the first, before the email is locked out. */
+  maxFailures: number;
+  lockoutSeconds: number;
+}
+
+/** What a token is checked against; `role: null` is an account that no longer exists. */
+interface AccountState {
+  role: Role | null;
+  version: number;
+}
+const NO_ACCOUNT: AccountState = { role: null, version: 0 };
+/** Every this many counted sign-in attempts, the process prunes counts that no longer matter. */
+const PRUNE_EVERY = 100;
+
 export class AuthService {
   readonly #users: UserRepository;
   readonly #tokens: TokenService;
+  readonly #options: AuthOptions;
+  /**
+   * Account states by id, so a request costs no query: a logout, role change or deletion made
+   * elsewhere reaches this node within `cacheTtlMs`; one made here evicts the entry at once. Concurrent
+   * misses for one account share one query (lru-cache's fetch).
+   * @see https://github.com/isaacs/node-lru-cache#fetch
+   */
+  readonly #accounts: LRUCache<string, AccountState> | undefined;
+  #attempts = 0;
 
-  constructor(users: UserRepository, tokens: TokenService) {
+  constructor(users: UserRepository, tokens: TokenService, options: AuthOptions) {
     this.#users = users;
     this.#tokens = tokens;
+    this.#options = options;
+    this.#accounts =
+      options.cacheTtlMs > 0
+        ? new LRUCache<string, AccountState>({ max: 50_000, ttl: options.cacheTtlMs, fetchMethod: (id) => this.#load(id) })
+        : undefined;
+  }
+
+  /**
+   * The principal a bearer token names, or undefined when the token is not a valid dabba token or no
+   * longer matches its account: logged out (version bumped), role changed, or account deleted.
+   */
+  async authenticate(token: string): Promise<Principal | undefined> {
+    const claims = this.#tokens.verify(token);
+    if (!claims) return undefined;
+    const account = await this.#account(claims.id);
+    if (!account || account.role !== claims.role || account.version !== claims.version) return undefined;
+    return { id: claims.id, role: claims.role };
+  }
+
+  /**
+   * The account's state, from this node's cache when it has it. An evict (a logout here) while the
+   * cache was loading it aborts that load, and lru-cache rejects the fetch: read it afresh instead,
+   * which is what the evict asked for (a database failure still throws).
+   */
+  async #account(id: string) {
+    if (!this.#accounts) return this.#load(id);
+    try {
+      return await this.#accounts.fetch(id);
+    } catch {
+      return this.#load(id);
+    }
+  }
+
+  /** Logging out everywhere: every token the account holds, on every device, stops working. */
+  async logout(who: Principal) {
+    await this.#users.bumpTokenVersion(who.id);
+    this.evict(who.id);
+  }
+
+  /**
+   * Forgets this node's copy of an account's state, so a change made here (role, deletion, version)
+   * holds on this node's very next request; other nodes see it within `cacheTtlMs`.
+   */
+  evict(userId: string) {
+    this.#accounts?.delete(userId);
   }
 
   /** Self-registration creates customers only; other roles are provisioned by an admin or the seed. */
@@ -25,16 +107,27 @@ export class AuthService {
       password_hash: await hashPassword(input.password),
     });
     if (!user) throw conflict('An account with this email already exists.');
-    return { user, ...this.#session(user) };
+    const { token_version, ...publicUser } = user;
+    return { user: publicUser, ...this.#session({ ...user, version: token_version }) };
   }
 
-  /** Unknown email and wrong password give the same answer after the same amount of work. */
+  /**
+   * Unknown email and wrong password give the same answer after the same amount of work, and so does a
+   * lock-out: attempts are counted per email whether or not an account has it, and a locked email is
+   * refused (429) before its password is looked at, right or wrong.
+   */
   async login(input: { email: string; password: string }) {
+    const { maxFailures, lockoutSeconds } = this.#options;
+    const lockedFor = await this.#users.countLoginAttempt(input.email, maxFailures, lockoutSeconds);
+    if (lockedFor !== undefined) throw new LoginLockedOut(lockedFor);
+    // Best effort, off the answer's path: a prune that fails is tried again PRUNE_EVERY attempts later.
+    if (++this.#attempts % PRUNE_EVERY === 0) void this.#users.pruneLoginFailures(lockoutSeconds).catch(() => {});
     const user = await this.#users.findByEmail(input.email);
     const ok = await verifyPassword(input.password, user?.password_hash ?? DECOY_HASH);
     if (!user || !ok) throw invalidCredentials();
-    const { password_hash: _, ...publicUser } = user;
-    return { user: publicUser, ...this.#session(user) };
+    await this.#users.clearLoginFailures(input.email);
+    const { password_hash: _, token_version, ...publicUser } = user;
+    return { user: publicUser, ...this.#session({ ...user, version: token_version }) };
   }
 
   async me(who: Principal) {
@@ -43,9 +136,14 @@ export class AuthService {
     return user;
   }
 
-  #session(user: { id: string; role: 'customer' | 'restaurant' | 'courier' | 'admin' }) {
+  async #load(id: string): Promise<AccountState> {
+    const row = await this.#users.tokenState(id);
+    return row ? { role: row.role, version: row.token_version } : NO_ACCOUNT;
+  }
+
+  #session(user: { id: string; role: Role; version: number }) {
     return {
-      token: this.#tokens.issue({ id: user.id, role: user.role }),
+      token: this.#tokens.issue(user),
       token_type: 'Bearer' as const,
       expires_in: this.#tokens.ttlSeconds,
     };

@@ -3,12 +3,14 @@ import type { OrderRepository, OrderView } from '../db/repositories/order.reposi
 import type { UserRepository } from '../db/repositories/user.repository.ts';
 import type { Principal } from '../domain/identity.ts';
 import type { Refusal } from '../domain/order-moves.ts';
+import { withLiveAvailability } from '../domain/menu-sync.ts';
 import { type PlacementRequest, decidePlacement } from '../domain/order-placement.ts';
 import type { OrderStatus } from '../domain/order-status.ts';
 import { CURRENCY } from '../domain/pricing.ts';
-import { type AppError, conflict, forbidden, notFound, unprocessable } from '../errors.ts';
+import { type AppError, conflict, forbidden, notFound, priceChanged, unprocessable } from '../errors.ts';
 import type { CheckoutService } from './checkout.service.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
+import { CHECKOUT_MENU_DEADLINE_MS, CHECKOUT_MENU_MAX_AGE_MS, type LiveMenus } from './live-menus.ts';
 import type { MoveResult, OrderTransitions } from './order-transitions.ts';
 
 /** Key order must not matter: `{a,b}` and `{b,a}` are the same request. */
@@ -29,21 +31,30 @@ export class OrderService {
   readonly #users: UserRepository;
   readonly #transitions: OrderTransitions;
   readonly #checkout: CheckoutService;
+  readonly #liveMenus: LiveMenus;
 
-  constructor(deps: { orders: OrderRepository; users: UserRepository; transitions: OrderTransitions; checkout: CheckoutService }) {
+  constructor(deps: { orders: OrderRepository; users: UserRepository; transitions: OrderTransitions; checkout: CheckoutService; liveMenus: LiveMenus }) {
     this.#orders = deps.orders;
     this.#users = deps.users;
     this.#transitions = deps.transitions;
     this.#checkout = deps.checkout;
+    this.#liveMenus = deps.liveMenus;
   }
 
   /**
    * Replays an earlier order under the same Idempotency-Key, or decides whether the order can be
    * placed and at what price, writes it as `placed` and runs checkout. Returns the order and whether
    * it was created now (false: a replay).
+   *
+   * Availability is the freshest the order can afford: the restaurant's live menu (a cached one under
+   * CHECKOUT_MENU_MAX_AGE_MS, else the catalog's answer within CHECKOUT_MENU_DEADLINE_MS, asked while
+   * the database is read), applied to the synced copy by the sync's own rule; without it in time, the
+   * synced copy alone. The price is always the synced copy's: the price the feed and the menu show.
    */
   async place(who: Principal, input: PlacementRequest, idempotencyKey: string) {
     const requestHash = hashRequest(input);
+    // Never rejects: a catalog that fails or is slow leaves the decision to the synced copy.
+    const live = this.#liveMenus.recent(input.restaurant_id, { maxAgeMs: CHECKOUT_MENU_MAX_AGE_MS, deadlineMs: CHECKOUT_MENU_DEADLINE_MS });
     const { earlier, restaurant, menu } = await this.#orders.placementContext({
       customerId: who.id,
       idempotencyKey,
@@ -52,8 +63,12 @@ export class OrderService {
     });
     if (earlier) return { order: await this.#replayOf(who, earlier, requestHash), created: false };
 
-    const placement = decidePlacement(input, restaurant, menu);
-    if (!placement.ok) throw unprocessable(placement.detail, placement.problems.map((p) => ({ field: `body/${p.field}`, message: p.message })));
+    const placement = decidePlacement(input, restaurant, withLiveAvailability(menu, await live));
+    if (!placement.ok) {
+      const errors = placement.problems.map((p) => ({ field: `body/${p.field}`, message: p.message }));
+      if (placement.priceChanges) throw priceChanged(placement.detail, errors, placement.priceChanges.map((c) => ({ ...c, field: `body/${c.field}` })));
+      throw unprocessable(placement.detail, errors);
+    }
 
     const id = randomUUID();
     const { price } = placement;

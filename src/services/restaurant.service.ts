@@ -1,4 +1,5 @@
 import type { RestaurantRepository } from '../db/repositories/restaurant.repository.ts';
+import { isMenuStale } from '../domain/menu-sync.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import type { Principal } from '../domain/identity.ts';
@@ -13,9 +14,11 @@ export interface NearbyInput {
 
 export class RestaurantService {
   readonly #restaurants: RestaurantRepository;
+  readonly #menuStaleAfterMs: number;
 
-  constructor(restaurants: RestaurantRepository) {
+  constructor(restaurants: RestaurantRepository, menuStaleAfterMs: number) {
     this.#restaurants = restaurants;
+    this.#menuStaleAfterMs = menuStaleAfterMs;
   }
 
   async nearby(q: NearbyInput) {
@@ -40,10 +43,18 @@ export class RestaurantService {
     return restaurant;
   }
 
+  /** The synced copy of the restaurant's menu, saying how current it is: stale when its last sync failed or is old. */
   async menu(id: string) {
-    const [restaurant, items] = await Promise.all([this.#restaurants.findById(id), this.#restaurants.menu(id)]);
-    if (!restaurant) throw notFound('Restaurant');
-    return { restaurant_id: id, is_open: restaurant.is_open, items };
+    const [header, items] = await Promise.all([this.#restaurants.menuHeader(id), this.#restaurants.menu(id)]);
+    if (!header) throw notFound('Restaurant');
+    return {
+      restaurant_id: id,
+      is_open: header.is_open,
+      synced_at: header.menu_synced_at,
+      stale: isMenuStale(header.menu_synced_at, header.menu_sync_error, Date.now(), this.#menuStaleAfterMs),
+      sync_error: header.menu_sync_error,
+      items,
+    };
   }
 
   /** Owners change only their own restaurants; for anyone else the restaurant does not exist. */
@@ -60,7 +71,7 @@ export class RestaurantService {
         { field: 'body', message: 'must set price_cents or is_available' },
       ]);
     }
-    const updated = await this.#restaurants.updateMenuItem(restaurantId, itemId, patch, ownerFilter(who));
+    const updated = await this.#restaurants.updateMenuItem(restaurantId, itemId, patch, { id: who.id, ownerId: ownerFilter(who) });
     if (!updated) throw notFound('Menu item');
     return updated;
   }

@@ -1,7 +1,23 @@
 import { createSigner, createVerifier } from 'fast-jwt';
 import { type Principal, isRole } from '../domain/identity.ts';
 
-/** HS256 bearer tokens: verification is one HMAC, cheap enough for every request. */
+/** Who issues dabba's tokens and whom they are for: a token minted for anything else is refused. */
+export const TOKEN_ISSUER = 'dabba';
+export const TOKEN_AUDIENCE = 'dabba-api';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A verified token's claims: the principal and the account's token version it was issued under. */
+export interface TokenClaims extends Principal {
+  version: number;
+}
+
+/**
+ * HS256 bearer tokens: verification is one HMAC, cheap enough for every request. Every token carries
+ * `sub`, `role`, `ver` (the account's token version), `iss`, `aud`, `iat` and `exp`, and a token
+ * missing any of them, or naming another issuer or audience, is refused (RFC 8725 §3.8–3.9). Whether
+ * the version and role are still the account's is the AuthService's question, not this one's.
+ * @see https://www.rfc-editor.org/rfc/rfc8725
+ */
 export class TokenService {
   readonly #sign: (payload: Record<string, unknown>) => string;
   readonly #verify: (token: string) => Record<string, unknown>;
@@ -9,21 +25,29 @@ export class TokenService {
 
   constructor(secret: string, ttlSeconds: number) {
     this.ttlSeconds = ttlSeconds;
-    this.#sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ttlSeconds * 1000, iss: 'dabba' });
-    this.#verify = createVerifier({ key: secret, algorithms: ['HS256'], allowedIss: 'dabba', cache: 10_000 });
+    this.#sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ttlSeconds * 1000, iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE });
+    this.#verify = createVerifier({
+      key: secret,
+      algorithms: ['HS256'],
+      allowedIss: TOKEN_ISSUER,
+      allowedAud: TOKEN_AUDIENCE,
+      requiredClaims: ['sub', 'role', 'ver', 'iss', 'aud', 'iat', 'exp'],
+      cache: 10_000,
+    });
   }
 
-  issue(p: Principal): string {
-    return this.#sign({ sub: p.id, role: p.role });
+  /** `version` defaults to a new account's (1); a wrong one fails safe: the token is refused. */
+  issue(p: Principal & { version?: number }): string {
+    return this.#sign({ sub: p.id, role: p.role, ver: p.version ?? 1 });
   }
 
-  /** Returns the principal, or undefined for any token that is missing, malformed, tampered or expired. */
-  verify(token: string): Principal | undefined {
+  /** Returns the claims, or undefined for any token that is missing, malformed, tampered, expired or not dabba's. */
+  verify(token: string): TokenClaims | undefined {
     try {
       const claims = this.#verify(token);
-      const role = claims.role;
-      if (typeof claims.sub !== 'string' || !isRole(role)) return undefined;
-      return { id: claims.sub, role };
+      const { sub, role, ver } = claims;
+      if (typeof sub !== 'string' || !UUID.test(sub) || !isRole(role) || !Number.isSafeInteger(ver)) return undefined;
+      return { id: sub, role, version: ver as number };
     } catch {
       return undefined;
     }

@@ -58,7 +58,7 @@ export type OrderItem = Omit<Selectable<OrderItemsTable>, 'order_id'>;
 export interface PlacementContext {
   earlier: { id: string; request_hash: string } | null;
   restaurant: Pick<Selectable<RestaurantsTable>, 'id' | 'is_open' | 'lat' | 'lng' | 'delivery_radius_km' | 'prep_minutes' | 'pos_integrated'> | null;
-  menu: Pick<Selectable<MenuItemsTable>, 'id' | 'name' | 'price_cents' | 'is_available'>[];
+  menu: Pick<Selectable<MenuItemsTable>, 'id' | 'name' | 'price_cents' | 'is_available' | 'catalog_item_id' | 'catalog_available'>[];
 }
 
 /** Columns that record what the outside systems hold for an order; only checkout and jobs write them. */
@@ -136,7 +136,8 @@ export class OrderRepository {
         (SELECT json_build_object('id', r.id, 'is_open', r.is_open, 'lat', r.lat, 'lng', r.lng,
                   'delivery_radius_km', r.delivery_radius_km, 'prep_minutes', r.prep_minutes, 'pos_integrated', r.pos_integrated)
            FROM restaurants r WHERE r.id = ${q.restaurantId}) AS restaurant,
-        (SELECT coalesce(json_agg(json_build_object('id', m.id, 'name', m.name, 'price_cents', m.price_cents, 'is_available', m.is_available)), '[]'::json)
+        (SELECT coalesce(json_agg(json_build_object('id', m.id, 'name', m.name, 'price_cents', m.price_cents, 'is_available', m.is_available,
+                  'catalog_item_id', m.catalog_item_id, 'catalog_available', m.catalog_available)), '[]'::json)
            FROM menu_items m WHERE m.restaurant_id = ${q.restaurantId} AND m.id = ANY(${q.itemIds as string[]}::uuid[])) AS menu
     `.execute(this.db);
     return rows[0]!;

@@ -2,8 +2,16 @@ import { sql } from 'kysely';
 import { boundingBox, type Point } from '../../domain/geo.ts';
 import type { Executor } from '../database.ts';
 
+/**
+ * A centre rounded to a nanodegree (0.1 mm): PostgreSQL raises "value out of range: underflow" when a
+ * float result underflows to zero, which a subnormal coordinate such as 5e-324 makes radians() and
+ * power() do.
+ */
+const nanodegrees = (deg: number) => Math.round(deg * 1e9) / 1e9;
+
 /** Haversine in SQL, written once so the ORDER BY and the cursor comparison use the same float. */
-function distanceKm(from: Point) {
+function distanceKm(center: Point) {
+  const from = { lat: nanodegrees(center.lat), lng: nanodegrees(center.lng) };
   return sql<number>`6371.0088 * 2 * asin(least(1, sqrt(
     power(sin(radians(lat - ${from.lat}::float8) / 2), 2)
     + cos(radians(${from.lat}::float8)) * cos(radians(lat)) * power(sin(radians(lng - ${from.lng}::float8) / 2), 2))))`;
@@ -24,6 +32,10 @@ const RESTAURANT_COLUMNS = [
   sql<number | null>`rating::float8`.as('rating'),
   'owner_id',
 ] as const;
+
+const MENU_ITEM_COLUMNS = ['id', 'name', 'description', 'category', 'price_cents', 'is_available', 'synced_at'] as const;
+
+type MenuItemRow = { id: string; name: string; description: string; category: string; price_cents: number; is_available: boolean; synced_at: Date | null };
 
 export interface NearbyQuery {
   center: Point;
@@ -76,10 +88,15 @@ export class RestaurantRepository {
     return this.db.selectFrom('restaurants').select(RESTAURANT_COLUMNS).where('id', '=', id).executeTakeFirst();
   }
 
+  /** What a menu is shown with: whether the restaurant is open, and how current its synced menu is. */
+  menuHeader(id: string) {
+    return this.db.selectFrom('restaurants').select(['is_open', 'menu_synced_at', 'menu_sync_error']).where('id', '=', id).executeTakeFirst();
+  }
+
   menu(restaurantId: string) {
     return this.db
       .selectFrom('menu_items')
-      .select(['id', 'name', 'description', 'category', 'price_cents', 'is_available'])
+      .select(MENU_ITEM_COLUMNS)
       .where('restaurant_id', '=', restaurantId)
       .orderBy('position')
       .orderBy('id')
@@ -97,25 +114,41 @@ export class RestaurantRepository {
       .executeTakeFirst();
   }
 
-  updateMenuItem(
+  /**
+   * An owner's (or admin's) edit, and a record of each field it changed (source `owner`), in one
+   * statement. The row lock it takes orders it against a menu sync of the same restaurant: whichever
+   * comes second decides on what the first wrote.
+   */
+  async updateMenuItem(
     restaurantId: string,
     itemId: string,
     patch: { price_cents?: number; is_available?: boolean },
-    ownerId: string | undefined,
+    who: { id: string; ownerId: string | undefined },
   ) {
-    return this.db
-      .updateTable('menu_items')
-      .set({ ...patch, updated_at: sql`now()` })
-      .where('id', '=', itemId)
-      .where('restaurant_id', '=', restaurantId)
-      .$if(ownerId !== undefined, (qb) =>
-        qb.where((eb) =>
-          eb.exists(
-            eb.selectFrom('restaurants').select('id').where('id', '=', restaurantId).where('owner_id', '=', ownerId!),
-          ),
-        ),
+    const { rows } = await sql<MenuItemRow>`
+      WITH old AS (
+        SELECT m.id, m.price_cents, m.is_available FROM menu_items m
+         WHERE m.id = ${itemId} AND m.restaurant_id = ${restaurantId}
+           AND (${who.ownerId ?? null}::uuid IS NULL
+                OR EXISTS (SELECT 1 FROM restaurants r WHERE r.id = ${restaurantId} AND r.owner_id = ${who.ownerId ?? null}::uuid))
+           FOR UPDATE
+      ), updated AS (
+        UPDATE menu_items m
+           SET price_cents = coalesce(${patch.price_cents ?? null}::integer, m.price_cents),
+               is_available = coalesce(${patch.is_available ?? null}::boolean, m.is_available),
+               updated_at = now()
+          FROM old WHERE m.id = old.id
+        RETURNING m.id, m.name, m.description, m.category, m.price_cents, m.is_available, m.synced_at
+      ), recorded AS (
+        INSERT INTO menu_item_changes (menu_item_id, field, old_value, new_value, source, actor_id)
+        SELECT u.id, c.field, c.old_value, c.new_value, 'owner', ${who.id}::uuid
+          FROM updated u JOIN old o ON o.id = u.id,
+               LATERAL (VALUES ('price_cents', to_jsonb(o.price_cents), to_jsonb(u.price_cents)),
+                               ('is_available', to_jsonb(o.is_available), to_jsonb(u.is_available))) AS c(field, old_value, new_value)
+         WHERE c.old_value <> c.new_value
       )
-      .returning(['id', 'name', 'description', 'category', 'price_cents', 'is_available'])
-      .executeTakeFirst();
+      SELECT * FROM updated
+    `.execute(this.db);
+    return rows[0];
   }
 }

@@ -45,8 +45,19 @@ export const Register = {
 export const Login = {
   tags: ['auth'],
   summary: 'Exchange email and password for a bearer token',
+  description:
+    'After LOGIN_MAX_FAILURES (5) failed attempts for one email within LOGIN_LOCKOUT_SECONDS (900), every attempt for ' +
+    'it is refused with 429 and Retry-After for as long, whether or not an account has that email.',
   body: LoginBody,
-  response: { 200: Session, ...problems(400, 401, 413, 415) },
+  response: { 200: Session, ...problems(400, 401, 413, 415, 429) },
+};
+
+export const Logout = {
+  tags: ['auth'],
+  summary: 'Log out everywhere: every token of the account stops working',
+  description: 'At once on the node that answers, and on every other within AUTH_CACHE_TTL_MS (15 s).',
+  security: [{ bearer: [] }],
+  response: { 204: Type.Null({ description: 'Every token of the account is revoked' }), ...problems(401) },
 };
 
 export const Me = {

@@ -1,8 +1,13 @@
 import Type from 'typebox';
 import { Restaurant } from '../restaurants/schema.ts';
-import { Cents, Latitude, Longitude, Timestamp, problems } from '../shared.schema.ts';
+import { Cents, Latitude, Longitude, Timestamp, Uuid, problems } from '../shared.schema.ts';
 
-const Highlight = Type.Object({ id: Type.String(), name: Type.String(), price_cents: Cents });
+/** A dish as dabba's menu holds it: its id orders it, and its price is the price checkout charges. */
+const Highlight = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  price_cents: Cents,
+});
 
 const FeedEntry = Type.Object({
   restaurant: Type.Intersect([Restaurant, Type.Object({ distance_km: Type.Number() })]),
@@ -10,7 +15,9 @@ const FeedEntry = Type.Object({
     Type.Object({
       stale: Type.Boolean({ description: 'true: the live menu did not answer in time; this is the last one that did' }),
       as_of: Timestamp,
-      highlights: Type.Array(Highlight),
+      highlights: Type.Array(Highlight, {
+        description: "up to three dishes the live menu lists as available, in its order, as dabba's menu holds them (id, name, price); dishes not synced yet are left out",
+      }),
     }),
     Type.Null(),
   ]),

@@ -44,7 +44,17 @@ export const PlaceOrderBody = Type.Object(
     restaurant_id: Uuid,
     items: Type.Array(
       Type.Object(
-        { menu_item_id: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 50 }) },
+        {
+          menu_item_id: Uuid,
+          quantity: Type.Integer({ minimum: 1, maximum: 50 }),
+          expected_unit_price_cents: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              maximum: 10_000_000,
+              description: 'the price the customer was shown; if it is no longer the price, the answer is 409 price-changed and nothing is ordered',
+            }),
+          ),
+        },
         { additionalProperties: false },
       ),
       { minItems: 1, maxItems: 30 },
@@ -84,9 +94,11 @@ export const PlaceOrder = {
   ...auth,
   tags: ['orders'],
   summary: 'Place an order (customers); the same Idempotency-Key returns the same order',
+  description:
+    'Prices are the menu\'s. A line may say the price the customer was shown (`expected_unit_price_cents`): when any such price is no longer the price, the answer is 409 `price-changed` listing each changed line (`changes`: field, menu_item_id, shown_cents, now_cents) and nothing is ordered.',
   headers: IdempotencyHeaders,
   body: PlaceOrderBody,
-  response: { 201: Order, 200: Order, ...problems(400, 401, 403, 413, 415, 422) },
+  response: { 201: Order, 200: Order, ...problems(400, 401, 403, 409, 413, 415, 422) },
 };
 export const ListOrders = {
   ...auth,

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { Cents, Cursor, IdParams, Latitude, Longitude, Uuid, page, problems } from '../shared.schema.ts';
+import { Cents, Cursor, IdParams, Latitude, Longitude, Timestamp, Uuid, page, problems } from '../shared.schema.ts';
 
 export const Restaurant = Type.Object({
   id: Uuid,
@@ -24,6 +24,7 @@ export const MenuItem = Type.Object({
   category: Type.String(),
   price_cents: Cents,
   is_available: Type.Boolean(),
+  synced_at: Type.Union([Timestamp, Type.Null()], { description: 'when the catalog sync last saw this item; null: never' }),
 });
 
 export const NearbyQuery = Type.Object(
@@ -68,7 +69,14 @@ export const GetMenu = {
   summary: "A restaurant's menu",
   params: IdParams,
   response: {
-    200: Type.Object({ restaurant_id: Uuid, is_open: Type.Boolean(), items: Type.Array(MenuItem) }),
+    200: Type.Object({
+      restaurant_id: Uuid,
+      is_open: Type.Boolean(),
+      synced_at: Type.Union([Timestamp, Type.Null()], { description: "the last successful sync from the restaurant's catalog; null: never" }),
+      stale: Type.Boolean({ description: 'true: the last sync failed, or succeeded too long ago (MENU_STALE_AFTER_MS); this is the last synced menu' }),
+      sync_error: Type.Union([Type.String(), Type.Null()], { description: 'why the last sync failed (timeout, unavailable, bad_response, …); null when it did not' }),
+      items: Type.Array(MenuItem),
+    }),
     ...problems(400, 404),
   },
 };
