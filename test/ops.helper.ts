@@ -227,6 +227,9 @@ export function serveEnv(port: number, databaseUrl: string, sim: Sim, extra: Rec
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: 'info',
     SHED_MAX_LOOP_DELAY_MS: '0',
+    // The test's restaurants are not in the catalog simulator, whose generated menus a sync would take
+    // for theirs, marking the test's dishes unavailable mid-test (as testConfig() does for in-process apps).
+    MENU_SYNC_CRON: 'off',
     ...extra,
   };
 }
