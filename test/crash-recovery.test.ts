@@ -206,7 +206,9 @@ describe('crash recovery', () => {
           );
           return rows[0]!.unsettled === 0;
         },
-        45_000,
+        // Jobs that were running at the kill come back only after pg-boss's expiry (30 s) and its next
+        // supervision (10 s), then their retry: settling can take about a minute on a busy machine.
+        90_000,
       ).catch((err: Error) => {
         throw new Error(`${err.message}\n${second.output()}`);
       });
