@@ -5,48 +5,17 @@
  * answers whatever the test says, after a delay, and counts the calls in flight.
  */
 import assert from 'node:assert/strict';
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
+import { type Answer, FakePartner, type Received } from './fake-partner.ts';
 import { type TestRestaurant, setup } from './helper.ts';
 import { type CatalogItem, kitchen, menu, own, rowsDigest, sync } from './menu.helper.ts';
 
 const DEADLINE_MS = 800;
 
-type Answer = { status: number; body: unknown } | 'hang';
+/** The restaurant a catalog call is about. */
+const restaurantOf = (req: Received) => /\/restaurants\/([^/]+)\/menu$/.exec(req.path)?.[1] ?? '';
 
-class FakeCatalog {
-  answer: (restaurantId: string) => Answer = () => ({ status: 404, body: { error: 'not found' } });
-  delayMs = 0;
-  inFlight = 0;
-  maxInFlight = 0;
-  readonly #server = createServer((req, res) => void this.#handle(req, res));
-  url = '';
-
-  async start() {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  async #handle(req: IncomingMessage, res: ServerResponse) {
-    const restaurantId = /\/restaurants\/([^/]+)\/menu$/.exec(req.url ?? '')?.[1] ?? '';
-    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
-    res.once('close', () => this.inFlight--);
-    await new Promise((resolve) => setTimeout(resolve, this.delayMs));
-    const answer = this.answer(restaurantId);
-    if (answer === 'hang') return;
-    res.writeHead(answer.status, { 'content-type': 'application/json' });
-    res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
-  }
-
-  close() {
-    this.#server.closeAllConnections();
-    return new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
-}
-
-const fake = await new FakeCatalog().start();
+const fake = await new FakePartner().start();
 after(() => fake.close());
 const CONCURRENCY = 3;
 const faked = await setup({ background: false, env: { MENU_SYNC_DEADLINE_MS: String(DEADLINE_MS), PARTNER_BREAKER_THRESHOLD: '1000', CATALOG_URL: `${fake.url}/catalog`, MENU_SYNC_CONCURRENCY: String(CONCURRENCY) } });
@@ -82,7 +51,10 @@ describe('syncing menus from a catalog that answers badly', () => {
     const kitchens = await Promise.all(Array.from({ length: 10 }, () => kitchen(faked, 1)));
     const hanging = kitchens[0]!.r;
     const answers = new Map(kitchens.map(({ r }) => [r.id, menuAnswer(listed(r, { 0: { price_cents: 7_700 } }))]));
-    fake.answer = (id) => (id === hanging.id ? 'hang' : (answers.get(id) ?? { status: 404, body: {} }));
+    fake.answer = (req) => {
+      const id = restaurantOf(req);
+      return id === hanging.id ? 'hang' : (answers.get(id) ?? { status: 404, body: {} });
+    };
     fake.delayMs = 100;
     fake.maxInFlight = 0;
     try {

@@ -11,8 +11,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { offset, type Point } from '../src/domain/geo.ts';
 import { createMetrics } from '../src/ops/metrics.ts';
@@ -23,48 +21,10 @@ import { PartnerError } from '../src/partners/partner-errors.ts';
 import { PartnerHttp, type PartnerSettings } from '../src/partners/partner-http.ts';
 import { PaymentsClient } from '../src/partners/payments.client.ts';
 import { PosClient } from '../src/partners/pos.client.ts';
+import { type Answer, FakePartner } from './fake-partner.ts';
 import { CENTER, createRestaurant, createUser, setup } from './helper.ts';
+import { freePort } from '../bench/processes.ts';
 import { NO_SHEDDING, metricValue, orderRows, place, posWorld } from './partners.helper.ts';
-
-// ---------------------------------------------------------------------------------------------
-// A partner that answers whatever the test says, and remembers what it was sent.
-
-interface Received {
-  method: string;
-  path: string;
-  body: unknown;
-}
-/** A status and a body (an object is sent as JSON, a string as it is), or `hang`: never answer. */
-type Answer = { status: number; body: unknown } | 'hang';
-
-class FakePartner {
-  readonly received: Received[] = [];
-  answer: (req: Received) => Answer = () => ({ status: 404, body: { error: 'not found' } });
-  readonly #server = createServer((req, res) => this.#handle(req, res));
-  url = '';
-
-  async start() {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  async #handle(req: IncomingMessage, res: ServerResponse) {
-    let text = '';
-    for await (const chunk of req) text += chunk;
-    const received = { method: req.method ?? '', path: req.url ?? '', body: text ? JSON.parse(text) : undefined };
-    this.received.push(received);
-    const answer = this.answer(received);
-    if (answer === 'hang') return;
-    res.writeHead(answer.status, { 'content-type': 'application/json' });
-    res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
-  }
-
-  close() {
-    this.#server.closeAllConnections();
-    return new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
-}
 
 /**
  * What the file started, closed when it ends. One `after` registered before any test runs: node:test
@@ -80,13 +40,7 @@ async function fakePartner() {
 }
 
 /** A port nothing listens on: connections to it are refused. */
-async function closedPort() {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
-}
+const closedPort = async () => `http://127.0.0.1:${await freePort()}`;
 
 /** One PartnerHttp on its own metrics, with a breaker out of reach unless a test brings it close. */
 function partnerHttp(name: string, url: string, settings: Partial<PartnerSettings> = {}) {
