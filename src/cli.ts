@@ -24,8 +24,8 @@ const USAGE = `usage: dabba <command>
             --workers N (or WORKERS=N) runs N processes sharing the port
   migrate   apply database migrations and exit
   partners  the partner simulators only, on SIM_PORT
-  bench     the benchmark: --scenario feed|order|shed (default all) or overhead (tracing and
-            loop-monitor cost), --quick`;
+  bench     the benchmark: --scenario feed|order|shed (default all), overhead (tracing and
+            loop-monitor cost) or soak (half of capacity for --minutes, default 30), --quick`;
 
 /** DATABASE_URL when given; otherwise the embedded PostgreSQL under DABBA_DATA_DIR. */
 async function database(config: Config): Promise<{ config: Config; embedded?: EmbeddedDatabase }> {
@@ -155,7 +155,12 @@ async function migrate(config: Config) {
 async function main() {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { workers: { type: 'string' }, scenario: { type: 'string' }, quick: { type: 'boolean' } },
+    options: {
+      workers: { type: 'string' },
+      scenario: { type: 'string' },
+      quick: { type: 'boolean' },
+      minutes: { type: 'string' },
+    },
   });
   const command = positionals[0];
   const env = values.workers === undefined ? process.env : { ...process.env, WORKERS: values.workers };
@@ -177,8 +182,14 @@ async function main() {
         const { overhead } = await import('../bench/overhead.ts');
         return overhead(values.quick === true);
       }
+      if (scenario === 'soak') {
+        const { soak, soakOptions } = await import('../bench/soak.ts');
+        const ok = await soak(soakOptions(values.minutes === undefined ? [] : ['--minutes', values.minutes]));
+        process.exitCode = ok ? 0 : 1;
+        return;
+      }
       if (scenario !== undefined && !all.includes(scenario as (typeof all)[number])) {
-        throw new ConfigError(`Invalid option: --scenario must be one of ${[...all, 'overhead'].join(', ')} (got "${scenario}")`);
+        throw new ConfigError(`Invalid option: --scenario must be one of ${[...all, 'overhead', 'soak'].join(', ')} (got "${scenario}")`);
       }
       const { bench } = await import('../bench/run.ts');
       return bench({ scenarios: scenario ? [scenario as (typeof all)[number]] : [...all], quick: values.quick === true });

@@ -115,6 +115,38 @@ const Overload = {
   BLOCKED_LOOP_THRESHOLD_MS: Ms(0, 60_000, 100),
 };
 
+/** Couriers on shift, dispatch and the live streams; NATS carries them between nodes. */
+const Live = {
+  // Unset: one node, events stay in the process. Set: every node shares moves, positions and offers over NATS.
+  NATS_URL: Type.Optional(Type.String({ pattern: '^(nats|tls|ws|wss)://[^\\s]+$' })),
+  NATS_SUBJECT_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', default: 'dabba' }),
+  DISPATCH_INTERVAL_MS: Ms(100, 600_000, 5_000),
+  OFFER_TIMEOUT_MS: Ms(1_000, 600_000, 30_000),
+  // A confirmed order no courier has taken by then raises an alert (metric, log); it keeps being offered.
+  DISPATCH_ALERT_AFTER_MS: Ms(1_000, 86_400_000, 600_000),
+  // H3 resolution of a dispatch zone (6: cells of ~36 km², a city district).
+  DISPATCH_ZONE_RESOLUTION: Count(0, 15, 6),
+  // The speed travel times are estimated at, and how far a courier may be sent to a pickup.
+  DISPATCH_SPEED_KMH: Count(1, 150, 20),
+  DISPATCH_MAX_PICKUP_KM: Count(1, 1_000, 10),
+  DISPATCH_SOLVER_THREADS: Count(1, 64, 1),
+  // How often a node tries to take the dispatch of zones nobody leads (a dead leader's, within this).
+  DISPATCH_LEASE_CHECK_MS: Ms(100, 60_000, 2_000),
+  COURIER_STALE_AFTER_MS: Ms(1_000, 3_600_000, 30_000),
+  COURIER_OFF_SHIFT_AFTER_MS: Ms(1_000, 86_400_000, 120_000),
+  COURIER_MAX_SPEED_KMH: Count(1, 1_000, 150),
+  // At most one accepted position per courier per interval; the excess is coalesced (the latest wins).
+  COURIER_MIN_FIX_INTERVAL_MS: Ms(0, 60_000, 1_000),
+  COURIER_POSITION_FLUSH_MS: Ms(100, 60_000, 1_000),
+  LIVE_HEARTBEAT_MS: Ms(1_000, 300_000, 15_000),
+  // Bytes a live connection may have queued for a slow reader before it is disconnected (status events are never dropped).
+  LIVE_MAX_BUFFER_BYTES: Count(1_024, 64 * 1024 * 1024, 65_536),
+  LIVE_POSITION_INTERVAL_MS: Ms(100, 60_000, 1_000),
+  // What an SSE client is told to wait before reconnecting (`retry:`), after a drop or a node's shutdown.
+  LIVE_RECONNECT_MS: Ms(100, 60_000, 1_000),
+  STREAM_TICKET_TTL_SECONDS: Count(5, 600, 30),
+};
+
 /** Tracing export. */
 const Tracing = {
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Url),
@@ -122,7 +154,7 @@ const Tracing = {
 };
 
 /** Every variable dabba reads, grouped by concern, with its default: the one place the environment is described. */
-export const EnvSchema = Type.Object({ ...Server, ...Database, ...Auth, ...RateLimits, ...Partners, ...Orders, ...Overload, ...Tracing });
+export const EnvSchema = Type.Object({ ...Server, ...Database, ...Auth, ...RateLimits, ...Partners, ...Orders, ...Overload, ...Live, ...Tracing });
 export type Env = Static<typeof EnvSchema>;
 
 /** Used only outside production, where a missing secret must not stop a first `npm start`. Published, so never accepted in production. */
@@ -146,6 +178,7 @@ export class ConfigError extends Error {
 function expectation(variable: string, message: string): string {
   const schema = (EnvSchema.properties as Record<string, { enum?: string[]; pattern?: string }>)[variable];
   if (schema?.enum) return `must be one of ${schema.enum.join(', ')}`;
+  if (schema?.pattern && !schema.pattern.includes('://')) return `must match ${schema.pattern}`;
   if (schema?.pattern) return `must be a ${schema.pattern.slice(1).split(':')[0]?.replace('(ql)?', '').replace('s?', '(s)')}:// URL with no spaces`;
   return message;
 }
@@ -266,6 +299,31 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
       registerPerAddress: e.REGISTER_RATE_PER_MINUTE,
       redisUrl: e.REDIS_URL,
       redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    },
+    nats: { url: e.NATS_URL, subjectPrefix: e.NATS_SUBJECT_PREFIX },
+    dispatch: {
+      intervalMs: e.DISPATCH_INTERVAL_MS,
+      offerTimeoutMs: e.OFFER_TIMEOUT_MS,
+      alertAfterMs: e.DISPATCH_ALERT_AFTER_MS,
+      zoneResolution: e.DISPATCH_ZONE_RESOLUTION,
+      speedKmh: e.DISPATCH_SPEED_KMH,
+      maxPickupKm: e.DISPATCH_MAX_PICKUP_KM,
+      solverThreads: e.DISPATCH_SOLVER_THREADS,
+      leaseCheckMs: e.DISPATCH_LEASE_CHECK_MS,
+    },
+    couriers: {
+      staleAfterMs: e.COURIER_STALE_AFTER_MS,
+      offShiftAfterMs: e.COURIER_OFF_SHIFT_AFTER_MS,
+      maxSpeedKmh: e.COURIER_MAX_SPEED_KMH,
+      minFixIntervalMs: e.COURIER_MIN_FIX_INTERVAL_MS,
+      flushMs: e.COURIER_POSITION_FLUSH_MS,
+    },
+    live: {
+      heartbeatMs: e.LIVE_HEARTBEAT_MS,
+      maxBufferBytes: e.LIVE_MAX_BUFFER_BYTES,
+      positionIntervalMs: e.LIVE_POSITION_INTERVAL_MS,
+      reconnectMs: e.LIVE_RECONNECT_MS,
+      ticketTtlSeconds: e.STREAM_TICKET_TTL_SECONDS,
     },
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,

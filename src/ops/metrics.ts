@@ -2,6 +2,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
 type IntervalHistogram = ReturnType<typeof monitorEventLoopDelay>;
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createLiveMetrics } from './live-metrics.ts';
 
 /** What the scrape-time gauges read; set by the app once the pool and the job queue exist. */
 export interface MetricSources {
@@ -102,6 +103,7 @@ export function createMetrics() {
   return {
     registry,
     sources,
+    ...createLiveMetrics(registry),
     httpSeconds: new Histogram({
       name: 'dabba_http_request_duration_seconds',
       help: 'HTTP requests by route template, method and status',

@@ -7,6 +7,7 @@ import { OrderRepository } from '../db/repositories/order.repository.ts';
 import { seedDemoCity } from '../db/seed/demo-city.ts';
 import { Background } from '../jobs/background.ts';
 import { JobQueue } from '../jobs/job-queue.ts';
+import { createBus } from '../live/create-bus.ts';
 import { recordQuerySpan } from '../ops/tracing.ts';
 import { createPartners } from '../partners/index.ts';
 import { createServices } from '../services/index.ts';
@@ -50,6 +51,22 @@ async function services(app: FastifyInstance, opts: ServicesOptions) {
   }
   const partners = createPartners(config, metrics);
   const transitions = new OrderTransitions(new OrderRepository(db));
+  const bus = await createBus(config).catch(async (err: unknown) => {
+    await partners.close();
+    await db.destroy();
+    throw err;
+  });
+  // Every committed move is news for whoever watches the order, its restaurant or the city, on any node.
+  transitions.onMoved((order) =>
+    bus.publish('order.moved', {
+      order_id: order.id,
+      restaurant_id: order.restaurant_id,
+      customer_id: order.customer_id,
+      courier_id: order.courier_id,
+      status: order.status,
+      version: order.version,
+    }),
+  );
   const jobs = new JobQueue({
     url: config.database.url,
     pollIntervalMs: config.jobs.pollIntervalMs,
@@ -59,7 +76,7 @@ async function services(app: FastifyInstance, opts: ServicesOptions) {
       app.log.error({ queue, ...job, err: reason, alert: true }, `follow-up ${queue} for order ${job.orderId} exhausted its retries; it waits in the dead letters`);
     },
   });
-  const services = createServices({ db, config, partners, transitions, jobs, metrics, log: app.log });
+  const services = createServices({ db, config, partners, transitions, jobs, bus, metrics, log: app.log });
   const background = new Background(
     { config, db, jobs, transitions, followUps: services.followUps, menuSync: services.menuSync, monitor, log: app.log },
     { workers: opts.background !== false },
@@ -70,6 +87,7 @@ async function services(app: FastifyInstance, opts: ServicesOptions) {
   app.addHook('onReady', () => background.start());
   app.addHook('onClose', async () => {
     await background.close();
+    await bus.close();
     await partners.close();
     await db.destroy();
   });

@@ -5,6 +5,7 @@ import { MenuRepository } from '../db/repositories/menu.repository.ts';
 import { OrderRepository } from '../db/repositories/order.repository.ts';
 import { RestaurantRepository } from '../db/repositories/restaurant.repository.ts';
 import { UserRepository } from '../db/repositories/user.repository.ts';
+import type { EventBus } from '../live/event-bus.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Partners } from '../partners/index.ts';
 import { AuthService } from './auth.service.ts';
@@ -28,12 +29,14 @@ interface Deps {
   transitions: OrderTransitions;
   /** The job queue, for the operator's view of follow-ups that gave up, and for asking for menu syncs. */
   jobs: DeadLetterStore & MenuSyncQueue;
+  /** News between nodes: order moves, courier positions and shifts, dispatch offers and answers. */
+  bus: EventBus;
   metrics?: Metrics;
   log: FastifyBaseLogger;
 }
 
 /** The use cases, wired to repositories and partners once per process; routes see only these. */
-export function createServices({ db, config, partners, transitions, jobs, metrics, log }: Deps) {
+export function createServices({ db, config, partners, transitions, jobs, bus, metrics, log }: Deps) {
   const users = new UserRepository(db);
   const restaurants = new RestaurantRepository(db);
   const orders = new OrderRepository(db);
