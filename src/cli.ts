@@ -25,7 +25,8 @@ const USAGE = `usage: dabba <command>
   migrate   apply database migrations and exit
   partners  the partner simulators only, on SIM_PORT
   bench     the benchmark: --scenario feed|order|shed (default all), overhead (tracing and
-            loop-monitor cost) or soak (half of capacity for --minutes, default 30), --quick`;
+            loop-monitor cost), track (10,000 watchers, 1,000 couriers), dispatch (a 500 × 1,000
+            solve off the loop) or soak (half of capacity for --minutes, default 30), --quick`;
 
 /** DATABASE_URL when given; otherwise the embedded PostgreSQL under DABBA_DATA_DIR. */
 async function database(config: Config): Promise<{ config: Config; embedded?: EmbeddedDatabase }> {
@@ -182,6 +183,16 @@ async function main() {
         const { overhead } = await import('../bench/overhead.ts');
         return overhead(values.quick === true);
       }
+      if (scenario === 'track') {
+        const { trackBench } = await import('../bench/track.ts');
+        process.exitCode = (await trackBench(values.quick === true)) ? 0 : 1;
+        return;
+      }
+      if (scenario === 'dispatch') {
+        const { dispatchBench } = await import('../bench/dispatch.ts');
+        process.exitCode = (await dispatchBench(values.quick === true)) ? 0 : 1;
+        return;
+      }
       if (scenario === 'soak') {
         const { soak, soakOptions } = await import('../bench/soak.ts');
         const ok = await soak(soakOptions(values.minutes === undefined ? [] : ['--minutes', values.minutes]));
@@ -189,7 +200,7 @@ async function main() {
         return;
       }
       if (scenario !== undefined && !all.includes(scenario as (typeof all)[number])) {
-        throw new ConfigError(`Invalid option: --scenario must be one of ${[...all, 'overhead', 'soak'].join(', ')} (got "${scenario}")`);
+        throw new ConfigError(`Invalid option: --scenario must be one of ${[...all, 'overhead', 'soak', 'track', 'dispatch'].join(', ')} (got "${scenario}")`);
       }
       const { bench } = await import('../bench/run.ts');
       return bench({ scenarios: scenario ? [scenario as (typeof all)[number]] : [...all], quick: values.quick === true });
