@@ -12,7 +12,8 @@ import type { PartnerLatency } from './little.ts';
 import { type Started, freePort, startNode } from './processes.ts';
 
 export const CENTER = { lat: 19.076, lng: 72.8777 };
-const JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0123';
+/** The API's JWT_SECRET in every benchmark, so a scenario may mint tokens as the API would. */
+export const JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0123';
 export type Server = 'dabba' | 'baseline';
 
 /** A fresh `dabba_bench` database on DATABASE_URL's server, or in an embedded PostgreSQL. */
