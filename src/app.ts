@@ -14,12 +14,15 @@ import problemDetails, { frameworkError } from './plugins/problem-details.ts';
 import rateLimits from './plugins/rate-limits.ts';
 import { schemaController } from './plugins/request-validation.ts';
 import services, { type ServicesOptions } from './plugins/services.ts';
+import websocket from './plugins/websocket.ts';
 import authRoutes from './routes/auth/index.ts';
+import courierRoutes from './routes/courier/index.ts';
 import feedRoutes from './routes/feed/index.ts';
 import healthRoutes from './routes/health/index.ts';
 import opsRoutes from './routes/ops/index.ts';
 import orderRoutes from './routes/orders/index.ts';
 import restaurantRoutes from './routes/restaurants/index.ts';
+import streamRoutes from './routes/streams/index.ts';
 import { Problem } from './routes/shared.schema.ts';
 
 export type { App } from './app.types.ts';
@@ -61,7 +64,7 @@ const PRETTY = { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', single
 const prettyLogs = (config: Config, opts: BuildOptions) =>
   opts.logStream === undefined && (config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty';
 
-export interface BuildOptions extends Pick<ServicesOptions, 'onQuery' | 'background'> {
+export interface BuildOptions extends Pick<ServicesOptions, 'onQuery' | 'background' | 'bus'> {
   /** A pino destination for tests that read the log; stdout otherwise. */
   logStream?: NodeJS.WritableStream;
 }
@@ -112,10 +115,11 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
   // Before admission control: a login or registration over its rate limit never takes or waits for a slot.
   await app.register(rateLimits, { limits: config.rateLimits });
   await app.register(admissionControl, { config });
-  await app.register(services, { config, onQuery: opts.onQuery, background: opts.background });
+  await app.register(services, { config, onQuery: opts.onQuery, background: opts.background, bus: opts.bus });
   await app.register(authentication, { auth: app.services.auth });
   app.addSchema(Problem);
   await app.register(openapi);
+  await app.register(websocket);
 
   await app.register(healthRoutes);
   await app.register(authRoutes);
@@ -123,5 +127,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
   await app.register(feedRoutes);
   await app.register(orderRoutes);
   await app.register(opsRoutes);
+  await app.register(streamRoutes);
+  await app.register(courierRoutes);
   return app;
 }

@@ -344,6 +344,11 @@ describe('tokens: missing, malformed, expired or tampered → 401', async () => 
     ['PATCH', `/v1/restaurants/${c.mine.id}`, { is_open: false }],
     ['PATCH', `/v1/restaurants/${c.mine.id}/menu/${c.mine.items[0]!.id}`, { price_cents: 1 }],
     ['GET', '/v1/auth/me', undefined],
+    ['POST', '/v1/auth/stream-ticket', undefined],
+    // Streams answer a refusal like any route, before a stream would open.
+    ['GET', `/v1/orders/${orderId}/track`, undefined],
+    ['GET', `/v1/restaurants/${c.mine.id}/orders/stream`, undefined],
+    ['GET', '/v1/ops/stream', undefined],
   ];
   for (const [name, headers] of cases) {
     it(`${name} → 401 problem on every protected endpoint, changing nothing`, async () => {

@@ -23,6 +23,13 @@ describe('docs and health', () => {
       '/v1/orders/{id}/cancel',
       '/v1/orders/{id}/accept',
       '/v1/orders/{id}/assign',
+      '/v1/courier/shift',
+      '/v1/courier/location',
+      '/v1/courier/stream-ticket',
+      '/v1/auth/stream-ticket',
+      '/v1/orders/{id}/track',
+      '/v1/restaurants/{id}/orders/stream',
+      '/v1/ops/stream',
     ]) {
       assert.ok(doc.paths[expected], `${expected} is documented`);
       for (const [method, op] of Object.entries(doc.paths[expected]!)) {

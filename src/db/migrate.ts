@@ -6,6 +6,7 @@ import * as assignmentEvents from './migrations/0004-assignment-events.ts';
 import * as callsNeverSent from './migrations/0005-calls-never-sent.ts';
 import * as tokenVersion from './migrations/0006-token-version.ts';
 import * as menuSync from './migrations/0007-menu-sync.ts';
+import * as courierShifts from './migrations/0008-courier-shifts.ts';
 
 /** Listed here rather than read from disk, so the set of migrations is checked by the compiler. */
 const migrations: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '0005-calls-never-sent': callsNeverSent,
   '0006-token-version': tokenVersion,
   '0007-menu-sync': menuSync,
+  '0008-courier-shifts': courierShifts,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

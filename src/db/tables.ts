@@ -32,6 +32,10 @@ export interface CouriersTable {
   lng: number;
   is_available: Generated<boolean>;
   updated_at: Timestamp;
+  on_shift: Generated<boolean>;
+  shift_started_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** The newest accepted position's time, written in batches; silence past COURIER_OFF_SHIFT_AFTER_MS ends the shift. */
+  last_seen_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface RestaurantsTable {

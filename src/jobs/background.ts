@@ -4,7 +4,11 @@ import type { Db } from '../db/database.ts';
 import { FollowUpOutboxRepository } from '../db/repositories/follow-up-outbox.repository.ts';
 import { OrderRepository } from '../db/repositories/order.repository.ts';
 import { FOLLOW_UPS } from '../domain/follow-ups.ts';
+import type { DispatcherDeps } from '../dispatch/dispatcher.ts';
+import { startDispatch } from '../dispatch/dispatch.ts';
+import type { EventBus } from '../live/event-bus.ts';
 import type { LoopMonitor } from '../ops/loop-monitor.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import type { FollowUpsService } from '../services/follow-ups.service.ts';
 import type { MenuSyncService } from '../services/menu-sync.service.ts';
 import { OrderSweeper } from '../services/order-sweeper.ts';
@@ -28,16 +32,22 @@ export interface BackgroundDeps {
   menuSync: MenuSyncService;
   monitor: LoopMonitor;
   log: FastifyBaseLogger;
+  /** Dispatch's offers and answers travel on it. */
+  bus: EventBus;
+  metrics: Metrics;
+  /** The couriers dispatch may offer orders to. */
+  couriers: DispatcherDeps['couriers'];
 }
 
 /**
  * Everything dabba does in the background, started and stopped here alone: the job queue, the relay
  * that turns owed follow-ups into jobs (created here), the job workers, the stuck-order sweeper and
- * the menu sync's schedule (MENU_SYNC_CRON) and worker.
+ * the menu sync's schedule (MENU_SYNC_CRON) and worker, and this node's part in dispatch (zone leases,
+ * the dispatcher, its solver threads).
  * Started once the database is migrated; stopped in the order that loses nothing (no new sweeps,
  * relay what is owed, let running jobs finish). With `workers: false` (tests that drive jobs by hand)
- * moves are still relayed into the queue, but nothing works the jobs, sweeps or relays on a timer,
- * and the menu sync's schedule is left as it is.
+ * moves are still relayed into the queue, but nothing works the jobs, sweeps, relays on a timer or
+ * dispatches, and the menu sync's schedule is left as it is.
  */
 export class Background {
   readonly #deps: BackgroundDeps;
@@ -45,6 +55,7 @@ export class Background {
   readonly #jobs: JobQueue;
   readonly #relay: FollowUpRelay;
   readonly #sweeper: OrderSweeper;
+  #dispatch: ReturnType<typeof startDispatch> | undefined;
 
   constructor(deps: BackgroundDeps, opts: { workers: boolean }) {
     const { config, db, log } = deps;
@@ -89,9 +100,12 @@ export class Background {
     await this.#jobs.scheduleMenuSync(config.menuSync.cron);
     this.#sweeper.start();
     this.#relay.start();
+    const { db, transitions, bus, metrics, couriers, log } = this.#deps;
+    this.#dispatch = startDispatch({ config, db, transitions, couriers, bus, metrics, log });
   }
 
   async close() {
+    await this.#dispatch?.close();
     await this.#sweeper.close();
     await this.#relay.close();
     await this.#jobs.stop();

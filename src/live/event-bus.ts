@@ -32,8 +32,8 @@ export class LocalBus implements EventBus {
   }
 
   subscribe<C extends Channel>(channel: C, handler: Handler<C>) {
-    let handlers = this.#handlers.get(channel);
-    if (!handlers) this.#handlers.set(channel, (handlers = new Set()));
+    const handlers = this.#handlers.get(channel) ?? new Set();
+    this.#handlers.set(channel, handlers);
     handlers.add(handler as Handler<Channel>);
     return () => {
       handlers.delete(handler as Handler<Channel>);

@@ -8,6 +8,8 @@ export interface LiveSources {
   dispatchPool?: () => { zone: string; waiting: number; overdue: number }[];
   /** Couriers this node knows of, by state: `available`, `busy`, `offered`, `stale`. */
   couriers?: () => Record<string, number>;
+  /** The largest outgoing buffer per connection kind since the last call, which starts a new period. */
+  bufferHighWater?: () => Record<string, number>;
 }
 
 /** The metrics of couriers, dispatch and the live streams (see metrics.ts for the conventions). */
@@ -77,6 +79,9 @@ export function createLiveMetrics(registry: Registry) {
       help: 'Largest outgoing buffer any live connection of the kind has queued since the last scrape',
       labelNames: ['kind'] as const,
       registers,
+      collect() {
+        for (const [kind, bytes] of Object.entries(sources.bufferHighWater?.() ?? {})) this.set({ kind }, bytes);
+      },
     }),
     courierPositions: new Counter({
       name: 'dabba_courier_positions_total',

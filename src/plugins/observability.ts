@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { LoopMonitor } from '../ops/loop-monitor.ts';
 import { createMetrics } from '../ops/metrics.ts';
+import './live-route.ts';
 import { SpanKind, SpanStatusCode, context, propagation, trace, tracer } from '../ops/tracing.ts';
 
 /** Routes that must answer however loaded the process is: probes and the scrape. */
@@ -49,8 +50,9 @@ async function observability(app: FastifyInstance, opts: { blockedLoopThresholdM
 
   app.addHook('onRequest', (req, reply, done) => {
     const route = routeOf(req);
+    const live = req.routeOptions.config?.live === true;
     monitor.enter(`${req.method} ${route}`);
-    metrics.httpInFlight.inc();
+    if (!live) metrics.httpInFlight.inc();
     const parent = propagation.extract(context.active(), req.headers);
     const span = tracer.startSpan(
       `${req.method} ${route}`,
@@ -62,10 +64,13 @@ async function observability(app: FastifyInstance, opts: { blockedLoopThresholdM
     // never reports itself flushed, which made every injected request look aborted (499).
     reply.raw.once('close', () => {
       const finished = reply.raw.writableEnded;
-      const status = finished ? reply.statusCode : 499;
+      // A stream or socket that the client ends is a normal end, not an aborted request.
+      const status = live ? (req.headers.upgrade ? 101 : reply.raw.statusCode) : finished ? reply.statusCode : 499;
       const seconds = reply.elapsedTime / 1000;
-      metrics.httpInFlight.dec();
-      metrics.httpSeconds.observe({ method: req.method, route, status_code: String(status) }, seconds);
+      if (!live) {
+        metrics.httpInFlight.dec();
+        metrics.httpSeconds.observe({ method: req.method, route, status_code: String(status) }, seconds);
+      }
       span.setAttribute('http.response.status_code', status);
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
@@ -73,7 +78,7 @@ async function observability(app: FastifyInstance, opts: { blockedLoopThresholdM
       const spanContext = span.spanContext();
       const traceId = trace.isSpanContextValid(spanContext) ? { trace_id: spanContext.traceId } : {};
       req.log.info(
-        { method: req.method, route, status, duration_ms: Math.round(seconds * 10_000) / 10, ...traceId, ...(finished ? {} : { aborted: true }) },
+        { method: req.method, route, status, duration_ms: Math.round(seconds * 10_000) / 10, ...traceId, ...(live ? { live: true } : finished ? {} : { aborted: true }) },
         'request',
       );
     });

@@ -14,7 +14,11 @@ async function openapi(app: FastifyInstance) {
         description: 'Food delivery backend: customers order, restaurants prepare, couriers deliver.',
       },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          // Live streams only: browsers cannot set headers on an EventSource or a WebSocket.
+          streamTicket: { type: 'apiKey', in: 'query', name: 'ticket', description: 'a stream ticket from POST /v1/auth/stream-ticket' },
+        },
       },
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },

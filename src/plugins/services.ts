@@ -8,6 +8,7 @@ import { seedDemoCity } from '../db/seed/demo-city.ts';
 import { Background } from '../jobs/background.ts';
 import { JobQueue } from '../jobs/job-queue.ts';
 import { createBus } from '../live/create-bus.ts';
+import type { EventBus } from '../live/event-bus.ts';
 import { recordQuerySpan } from '../ops/tracing.ts';
 import { createPartners } from '../partners/index.ts';
 import { createServices } from '../services/index.ts';
@@ -18,6 +19,8 @@ export interface ServicesOptions {
   onQuery?: (durationMs: number, sql: string, failed: boolean) => void;
   /** Job workers, the stuck-order sweeper and the relay's timer; on unless a test drives them by hand. */
   background?: boolean;
+  /** The bus to use instead of one made from the config: a test listens in on, and speaks on, the app's own bus. */
+  bus?: EventBus;
 }
 
 /**
@@ -51,7 +54,7 @@ async function services(app: FastifyInstance, opts: ServicesOptions) {
   }
   const partners = createPartners(config, metrics);
   const transitions = new OrderTransitions(new OrderRepository(db));
-  const bus = await createBus(config).catch(async (err: unknown) => {
+  const bus = await (opts.bus ? Promise.resolve(opts.bus) : createBus(config)).catch(async (err: unknown) => {
     await partners.close();
     await db.destroy();
     throw err;
@@ -78,14 +81,43 @@ async function services(app: FastifyInstance, opts: ServicesOptions) {
   });
   const services = createServices({ db, config, partners, transitions, jobs, bus, metrics, log: app.log });
   const background = new Background(
-    { config, db, jobs, transitions, followUps: services.followUps, menuSync: services.menuSync, monitor, log: app.log },
+    {
+      config,
+      db,
+      jobs,
+      transitions,
+      followUps: services.followUps,
+      menuSync: services.menuSync,
+      monitor,
+      log: app.log,
+      bus,
+      metrics,
+      couriers: services.courierDirectory,
+    },
     { workers: opts.background !== false },
   );
   Object.assign(metrics.sources, { pool, jobs: background, bulkheads: partners.bulkheads });
+  // Other kinds of live connection (courier sockets) add to these sources when they start.
+  const { connections, bufferHighWater } = metrics.liveSources;
+  metrics.liveSources.connections = () => ({ ...connections?.(), ...services.streams.counts() });
+  metrics.liveSources.bufferHighWater = () => ({ ...bufferHighWater?.(), ...services.streams.takeHighWater() });
   app.decorate('services', services);
 
-  app.addHook('onReady', () => background.start());
+  app.addHook('onReady', async () => {
+    // The directory first: the courier sockets and dispatch read it from their first message on.
+    await services.courierDirectory.start();
+    services.couriers.start({ timers: opts.background !== false });
+    services.courierStream.start();
+    await background.start();
+  });
+  // A stream never ends by itself: before close waits for connections, each is told to reconnect to another node.
+  app.addHook('preClose', async () => services.streams.closeAll());
   app.addHook('onClose', async () => {
+    services.tracking.close();
+    // Couriers' sockets were told to reconnect in preClose (plugins/websocket.ts); their last positions are written here.
+    services.courierStream.close();
+    await services.couriers.close();
+    services.courierDirectory.close();
     await background.close();
     await bus.close();
     await partners.close();

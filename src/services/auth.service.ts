@@ -1,9 +1,9 @@
 import { LRUCache } from 'lru-cache';
 import type { UserRepository } from '../db/repositories/user.repository.ts';
-import { AppError, conflict, notFound } from '../errors.ts';
+import { AppError, conflict, notFound, unauthorized } from '../errors.ts';
 import { DECOY_HASH, hashPassword, verifyPassword } from './password-hasher.ts';
 import type { Principal, Role } from '../domain/identity.ts';
-import type { TokenService } from './token.service.ts';
+import type { TokenClaims, TokenService } from './token.service.ts';
 
 const invalidCredentials = () =>
   new AppError(401, 'invalid-credentials', 'Invalid credentials', 'The email or password is wrong.');
@@ -63,7 +63,25 @@ export class AuthService {
    * longer matches its account: logged out (version bumped), role changed, or account deleted.
    */
   async authenticate(token: string): Promise<Principal | undefined> {
-    const claims = this.#tokens.verify(token);
+    return this.#current(this.#tokens.verify(token));
+  }
+
+  /** Like `authenticate`, for a stream ticket (`?ticket=` on a live stream); an API token is not a ticket. */
+  async authenticateTicket(ticket: string): Promise<Principal | undefined> {
+    return this.#current(this.#tokens.verifyTicket(ticket));
+  }
+
+  /**
+   * A short-lived ticket for opening live streams where headers cannot be set (a browser's EventSource
+   * or WebSocket), under the account's current token version: a logout revokes tickets too.
+   */
+  async streamTicket(who: Principal) {
+    const account = await this.#account(who.id);
+    if (!account || account.role !== who.role) throw unauthorized();
+    return { ticket: this.#tokens.issueTicket({ ...who, version: account.version }), expires_in: this.#tokens.ticketTtlSeconds };
+  }
+
+  async #current(claims: TokenClaims | undefined): Promise<Principal | undefined> {
     if (!claims) return undefined;
     const account = await this.#account(claims.id);
     if (!account || account.role !== claims.role || account.version !== claims.version) return undefined;

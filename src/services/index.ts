@@ -1,15 +1,24 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
+import { CourierRepository } from '../db/repositories/courier.repository.ts';
 import { MenuRepository } from '../db/repositories/menu.repository.ts';
+import { OrderEventsRepository } from '../db/repositories/order-events.repository.ts';
 import { OrderRepository } from '../db/repositories/order.repository.ts';
 import { RestaurantRepository } from '../db/repositories/restaurant.repository.ts';
 import { UserRepository } from '../db/repositories/user.repository.ts';
+import { CourierSockets } from '../live/courier-sockets.ts';
 import type { EventBus } from '../live/event-bus.ts';
+import { LiveHub } from '../live/live-hub.ts';
+import { LiveStreams } from '../live/live-streams.ts';
+import { HealthFigures } from '../ops/health-figures.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Partners } from '../partners/index.ts';
 import { AuthService } from './auth.service.ts';
 import { CheckoutService } from './checkout.service.ts';
+import { CourierDirectory } from './courier-directory.ts';
+import { CourierPositions } from './courier-positions.ts';
+import { CourierService } from './courier.service.ts';
 import { type DeadLetterStore, DeadLettersService } from './dead-letters.service.ts';
 import { FeedService } from './feed.service.ts';
 import { FollowUpsService } from './follow-ups.service.ts';
@@ -20,6 +29,7 @@ import { OrderService } from './order.service.ts';
 import type { OrderTransitions } from './order-transitions.ts';
 import { RestaurantService } from './restaurant.service.ts';
 import { TokenService } from './token.service.ts';
+import { TrackingService } from './tracking.service.ts';
 
 interface Deps {
   db: Db;
@@ -44,13 +54,30 @@ export function createServices({ db, config, partners, transitions, jobs, bus, m
   // One cache of live menus for the feed, checkout and the sync: what one fetched, the others may use.
   const liveMenus = new LiveMenus(partners.catalog);
   const menuSync = new MenuSyncService({ menus, liveMenus, queue: jobs, ...config.menuSync, metrics, log });
-  const tokens = new TokenService(config.jwt.secret, config.jwt.ttlSeconds);
+  const tokens = new TokenService(config.jwt.secret, config.jwt.ttlSeconds, config.live.ticketTtlSeconds);
   const checkout = new CheckoutService({ orders, transitions, partners, deadlineMs: config.orders.flowDeadlineMs });
+  const orderService = new OrderService({ orders, users, transitions, checkout, liveMenus });
+  const courierRows = new CourierRepository(db);
+  // Every node's view of the couriers on shift, for the offers dispatch makes and the city's live view.
+  const courierDirectory = new CourierDirectory({ bus, couriers: courierRows, staleAfterMs: config.couriers.staleAfterMs, metrics });
+  const positions = new CourierPositions({ couriers: courierRows, directory: courierDirectory, bus, limits: config.couriers, metrics, log });
+  const couriers = new CourierService({ couriers: courierRows, positions, bus, offShiftAfterMs: config.couriers.offShiftAfterMs, log });
   return {
     tokens,
     auth: new AuthService(users, tokens, config.auth),
     restaurants: new RestaurantService(restaurants, config.menuSync.staleAfterMs),
-    orders: new OrderService({ orders, users, transitions, checkout, liveMenus }),
+    orders: orderService,
+    couriers,
+    courierDirectory,
+    courierStream: new CourierSockets({
+      bus,
+      couriers,
+      orders: orderService,
+      heartbeatMs: config.live.heartbeatMs,
+      maxBufferBytes: config.live.maxBufferBytes,
+      metrics,
+      log,
+    }),
     feed: new FeedService({
       restaurants,
       menus,
@@ -59,6 +86,17 @@ export function createServices({ db, config, partners, transitions, jobs, bus, m
       onCatalogMovedOn: (restaurantId) => menuSync.request(restaurantId),
       deadlineMs: config.feed.deadlineMs,
       count: config.feed.restaurants,
+    }),
+    // The SSE streams in one registry: counted, and told to reconnect elsewhere on shutdown.
+    streams: new LiveStreams({ settings: { ...config.live, retryMs: config.live.reconnectMs }, metrics, log }),
+    tracking: new TrackingService({
+      events: new OrderEventsRepository(db),
+      hub: new LiveHub(bus),
+      health: new HealthFigures(metrics),
+      couriers: courierDirectory,
+      speedKmh: config.dispatch.speedKmh,
+      positionIntervalMs: config.live.positionIntervalMs,
+      log,
     }),
     menuSync,
     followUps: new FollowUpsService({ orders, partners, log }),

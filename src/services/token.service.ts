@@ -4,6 +4,8 @@ import { type Principal, isRole } from '../domain/identity.ts';
 /** Who issues dabba's tokens and whom they are for: a token minted for anything else is refused. */
 export const TOKEN_ISSUER = 'dabba';
 export const TOKEN_AUDIENCE = 'dabba-api';
+/** Stream tickets: for opening a live stream from a browser (`?ticket=`), which cannot set headers; never an API token. */
+export const TICKET_AUDIENCE = 'dabba-stream';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A verified token's claims: the principal and the account's token version it was issued under. */
@@ -21,10 +23,14 @@ export interface TokenClaims extends Principal {
 export class TokenService {
   readonly #sign: (payload: Record<string, unknown>) => string;
   readonly #verify: (token: string) => Record<string, unknown>;
+  readonly #signTicket: (payload: Record<string, unknown>) => string;
+  readonly #verifyTicket: (token: string) => Record<string, unknown>;
   readonly ttlSeconds: number;
+  readonly ticketTtlSeconds: number;
 
-  constructor(secret: string, ttlSeconds: number) {
+  constructor(secret: string, ttlSeconds: number, ticketTtlSeconds = 30) {
     this.ttlSeconds = ttlSeconds;
+    this.ticketTtlSeconds = ticketTtlSeconds;
     this.#sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ttlSeconds * 1000, iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE });
     this.#verify = createVerifier({
       key: secret,
@@ -33,6 +39,15 @@ export class TokenService {
       allowedAud: TOKEN_AUDIENCE,
       requiredClaims: ['sub', 'role', 'ver', 'iss', 'aud', 'iat', 'exp'],
       cache: 10_000,
+    });
+    // Same secret and claims, another audience: each verifier refuses the other's tokens.
+    this.#signTicket = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ticketTtlSeconds * 1000, iss: TOKEN_ISSUER, aud: TICKET_AUDIENCE });
+    this.#verifyTicket = createVerifier({
+      key: secret,
+      algorithms: ['HS256'],
+      allowedIss: TOKEN_ISSUER,
+      allowedAud: TICKET_AUDIENCE,
+      requiredClaims: ['sub', 'role', 'ver', 'iss', 'aud', 'iat', 'exp'],
     });
   }
 
@@ -43,13 +58,26 @@ export class TokenService {
 
   /** Returns the claims, or undefined for any token that is missing, malformed, tampered, expired or not dabba's. */
   verify(token: string): TokenClaims | undefined {
-    try {
-      const claims = this.#verify(token);
-      const { sub, role, ver } = claims;
-      if (typeof sub !== 'string' || !UUID.test(sub) || !isRole(role) || !Number.isSafeInteger(ver)) return undefined;
-      return { id: sub, role, version: ver as number };
-    } catch {
-      return undefined;
-    }
+    return claimsOf(this.#verify, token);
+  }
+
+  /** A short-lived ticket (STREAM_TICKET_TTL_SECONDS) for the same principal and token version. */
+  issueTicket(p: Principal & { version: number }): string {
+    return this.#signTicket({ sub: p.id, role: p.role, ver: p.version });
+  }
+
+  /** Like `verify`, for stream tickets only. */
+  verifyTicket(ticket: string): TokenClaims | undefined {
+    return claimsOf(this.#verifyTicket, ticket);
+  }
+}
+
+function claimsOf(verify: (token: string) => Record<string, unknown>, token: string): TokenClaims | undefined {
+  try {
+    const { sub, role, ver } = verify(token);
+    if (typeof sub !== 'string' || !UUID.test(sub) || !isRole(role) || !Number.isSafeInteger(ver)) return undefined;
+    return { id: sub, role, version: ver as number };
+  } catch {
+    return undefined;
   }
 }

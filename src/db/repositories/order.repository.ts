@@ -28,7 +28,7 @@ const ORDER_COLUMNS = [
   'o.updated_at',
 ] as const;
 
-type OrderQuery = SelectQueryBuilder<Database & { o: Database['orders'] }, 'o', object>;
+export type OrderQuery = SelectQueryBuilder<Database & { o: Database['orders'] }, 'o', object>;
 
 /** Items come back inside the order row as JSON, so an order and its lines are always one query. */
 const withItems = sql<OrderItem[]>`(
@@ -38,7 +38,7 @@ const withItems = sql<OrderItem[]>`(
   FROM order_items i WHERE i.order_id = o.id)`.as('items');
 
 /** Who sees which orders: written once, applied to every read and every write. */
-function visibleTo(qb: OrderQuery, who: Principal): OrderQuery {
+export function visibleTo(qb: OrderQuery, who: Principal): OrderQuery {
   switch (who.role) {
     case 'admin':
       return qb;

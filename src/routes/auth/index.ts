@@ -1,6 +1,6 @@
 import type { App } from '../../app.types.ts';
 import { LoginLockedOut } from '../../services/auth.service.ts';
-import { Login, Logout, Me, Register } from './schema.ts';
+import { Login, Logout, Me, Register, StreamTicket } from './schema.ts';
 
 export default async function authRoutes(app: App) {
   // Answers here carry a token or an account: no cache, shared or private, may keep them.
@@ -27,4 +27,8 @@ export default async function authRoutes(app: App) {
   app.get('/v1/auth/me', { schema: Me, onRequest: app.requireRole() }, async (req) => {
     return app.services.auth.me(req.user);
   });
+
+  app.post('/v1/auth/stream-ticket', { schema: StreamTicket, onRequest: app.requireRole() }, async (req) =>
+    app.services.auth.streamTicket(req.user),
+  );
 }

@@ -66,3 +66,16 @@ export const Me = {
   security: [{ bearer: [] }],
   response: { 200: Type.Intersect([User, Type.Object({ created_at: Timestamp })]), ...problems(401) },
 };
+
+export const StreamTicket = {
+  tags: ['auth'],
+  summary: 'A short-lived ticket for opening live streams where headers cannot be set',
+  description:
+    'For a browser\'s EventSource (the SSE routes take it as `?ticket=`), valid for STREAM_TICKET_TTL_SECONDS (30). It is not an API ' +
+    'token, and an API token is not a ticket; a logout revokes it with the account\'s other tokens.',
+  security: [{ bearer: [] }],
+  response: {
+    200: Type.Object({ ticket: Type.String(), expires_in: Type.Integer({ description: 'seconds until the ticket expires' }) }),
+    ...problems(401),
+  },
+};

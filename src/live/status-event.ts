@@ -1,0 +1,21 @@
+import type { OrderEvent } from '../db/repositories/order-events.repository.ts';
+import { type OrderStatus, TRANSITIONS } from '../domain/order-status.ts';
+import { sseFrame } from './sse-connection.ts';
+
+/** A status nothing follows: delivered, or one of the failed ends. */
+export const isFinal = (status: OrderStatus) => Object.keys(TRANSITIONS[status]).length === 0;
+
+/** An order's recorded move as the streams send it: `event: status`, its id the event's, so Last-Event-ID resumes after it. */
+export function statusFrame(e: OrderEvent): string {
+  const data = {
+    order_id: e.order_id,
+    event_id: e.id,
+    kind: e.kind,
+    from: e.from_status,
+    to: e.to_status,
+    courier_id: e.courier_id,
+    reason: e.reason,
+    at: new Date(e.created_at).toISOString(),
+  };
+  return sseFrame('status', data, e.id);
+}
