@@ -72,7 +72,9 @@ export async function dispatchBench(quick: boolean): Promise<boolean> {
       solveMs.push(result.solveMs);
       roundTripMs.push(result.ms);
       assigned = result.courierToOrder.filter((c) => c >= 0).length;
-      process.stdout.write(`  batch ${round + 1}/${rounds}: build ${result.buildMs.toFixed(0)} ms, solve ${result.solveMs.toFixed(0)} ms, round trip ${result.ms.toFixed(0)} ms\n`);
+      process.stdout.write(
+        `  batch ${round + 1}/${rounds}: hand-off ${handoffMs.at(-1)!.toFixed(2)} ms, build ${result.buildMs.toFixed(0)} ms, solve ${result.solveMs.toFixed(0)} ms, round trip ${result.ms.toFixed(0)} ms\n`,
+      );
     }
     await sleep(5);
   } finally {
