@@ -115,7 +115,7 @@ export async function dispatchBench(quick: boolean): Promise<boolean> {
   row('loop delay during the batches', `p50 ${summary.loop_delay_ms.p50} ms, p99 ${summary.loop_delay_ms.p99} ms, max ${summary.loop_delay_ms.max} ms`);
   row('target: loop delay p99', `< ${TARGET_P99_MS} ms: ${ok ? 'met' : 'MISSED'}`);
   await mkdir('bench/results', { recursive: true });
-  const file = 'bench/results/dispatch.json';
+  const file = `bench/results/dispatch${quick ? '-quick' : ''}.json`;
   await writeFile(file, `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`\nwrote ${file}\n`);
   return ok;

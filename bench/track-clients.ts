@@ -14,11 +14,13 @@ export interface WatcherStats {
   statusIds: number[];
   positions: number;
   reconnects: number;
+  /** Connection attempts answered 503 (load shedding) and tried again. */
+  refused: number;
 }
 
 /** One `GET /v1/orders/:id/track`; reconnects with Last-Event-ID as a browser's EventSource would. */
 export class Watcher {
-  readonly stats: WatcherStats = { statusIds: [], positions: 0, reconnects: 0 };
+  readonly stats: WatcherStats = { statusIds: [], positions: 0, reconnects: 0, refused: 0 };
   readonly #url: URL;
   readonly #token: string;
   readonly #onPosition: (latencyMs: number) => void;
@@ -32,18 +34,34 @@ export class Watcher {
     this.#onPosition = onPosition;
   }
 
-  /** Resolves once the stream's headers arrived (200), rejects on any other answer. */
-  connect(): Promise<void> {
+  /** Resolves once the stream's headers arrived (200); a 503 is tried again after its Retry-After, as a browser's EventSource would. */
+  async connect(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const retryAfterS = await this.#open();
+      if (retryAfterS === undefined) return;
+      if (attempt >= 10) throw new Error('track answered 503 ten times');
+      this.stats.refused++;
+      await new Promise((r) => setTimeout(r, retryAfterS * 1_000));
+    }
+  }
+
+  /** Undefined once open; the Retry-After seconds of a 503. */
+  #open(): Promise<number | undefined> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = { authorization: `Bearer ${this.#token}`, accept: 'text/event-stream' };
       if (this.#lastEventId) headers['last-event-id'] = this.#lastEventId;
       const req = http.get(this.#url, { agent, headers }, (res) => {
+        if (res.statusCode === 503) {
+          res.resume();
+          resolve(Number(res.headers['retry-after'] ?? 1));
+          return;
+        }
         if (res.statusCode !== 200) {
           res.resume();
           reject(new Error(`track answered ${res.statusCode}`));
           return;
         }
-        resolve();
+        resolve(undefined);
         res.setEncoding('utf8');
         let buffer = '';
         res.on('data', (chunk: string) => {

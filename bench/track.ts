@@ -7,6 +7,7 @@
  * watcher costs: the API's RSS before and after the watchers connect, divided by their number.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 import pg from 'pg';
 import { rssMb } from './processes.ts';
@@ -16,6 +17,7 @@ import { trackFixtures } from './track-fixtures.ts';
 
 const TARGETS = { latencyP99Ms: 250, rssMb: 400, loopP99Ms: 50 };
 const MOVES = ['preparing', 'ready', 'picked_up'] as const;
+const PATHS = { preparing: 'preparing', ready: 'ready', picked_up: 'picked-up' } as const;
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,11 +43,20 @@ async function call(base: string, token: string, method: string, path: string, b
   }
 }
 
-async function loopP99Ms(base: string) {
+/** Unlabelled gauges from the API's own /metrics (the loop's p99 since the last scrape, V8's heap). */
+async function gauges(base: string) {
   const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('dabba_event_loop_delay_p99_seconds '));
-  return line ? Number(line.split(' ')[1]) * 1000 : Number.NaN;
+  const read = (name: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.split(' ')[1]) : Number.NaN;
+  };
+  return {
+    loopP99Ms: read('dabba_event_loop_delay_p99_seconds') * 1000,
+    heapUsedMb: read('dabba_nodejs_heap_size_used_bytes') / 2 ** 20,
+    heapTotalMb: read('dabba_nodejs_heap_size_total_bytes') / 2 ** 20,
+  };
 }
+const loopP99Ms = async (base: string) => (await gauges(base)).loopP99Ms;
 
 export async function trackBench(quick: boolean): Promise<boolean> {
   const couriers = quick ? 100 : 1_000;
@@ -70,37 +81,53 @@ export async function trackBench(quick: boolean): Promise<boolean> {
       if (measuring) latency.recordValue(Math.max(1, Math.min(ms, 120_000)));
     };
     const rssBefore = await rssMb(pid);
+    const heapBefore = await gauges(base);
     for (const o of orders) for (let i = 0; i < watchersPerOrder; i++) watchers.push(new Watcher(base, o.id, o.customerToken, onPosition));
     await inBatches(watchers, 250, (w) => w.connect());
     await sleep(3_000);
     const rssWatched = await rssMb(pid);
+    const heapWatched = await gauges(base);
     const perWatcherKb = ((rssWatched - rssBefore) * 1024) / watchers.length;
-    log(`  ${watchers.length} watchers connected: RSS ${rssBefore.toFixed(0)} → ${rssWatched.toFixed(0)} MB (${perWatcherKb.toFixed(1)} KB each)`);
+    const heapPerWatcherKb = ((heapWatched.heapUsedMb - heapBefore.heapUsedMb) * 1024) / watchers.length;
+    log(`  ${watchers.length} watchers connected: RSS ${rssBefore.toFixed(0)} → ${rssWatched.toFixed(0)} MB (${perWatcherKb.toFixed(1)} KB each); heap used ${heapBefore.heapUsedMb.toFixed(0)} → ${heapWatched.heapUsedMb.toFixed(0)} MB (${heapPerWatcherKb.toFixed(1)} KB each), heap total ${heapWatched.heapTotalMb.toFixed(0)} MB`);
 
     for (const [i, o] of orders.entries()) riders.push(new Courier(base, o.courierToken, o.start, (i * 137) % 360));
     await Promise.all(riders.map((c) => c.opened()));
     for (const c of riders) c.ride(Math.random() * 1_000);
     await sleep(3_000);
     measuring = true;
+    // The load generator's own lag is part of every latency it measures: reported beside it.
+    const clientLoop = monitorEventLoopDelay({ resolution: 10 });
+    clientLoop.enable();
 
     const samples: { t: number; rss_mb: number; loop_p99_ms: number }[] = [];
     await loopP99Ms(base);
     const started = Date.now();
-    let moved = 0;
+    // Each order makes its three moves at random moments of the run's middle 80%, in order: about 40
+    // moves a second for a thousand orders, ten times what a city with a thousand deliveries under way
+    // makes (a 30-minute delivery moves about six times), and every one a status event for ten watchers.
+    let moves = 0;
+    const moving = Promise.all(
+      orders.map(async (o) => {
+        const at = MOVES.map(() => (0.1 + 0.8 * Math.random()) * seconds * 1_000).sort((a, b) => a - b);
+        for (const [k, to] of MOVES.entries()) {
+          await sleep(Math.max(0, started + at[k]! - Date.now()));
+          await call(base, adminToken, 'POST', `/v1/orders/${o.id}/${PATHS[to]}`, {});
+          moves++;
+        }
+      }),
+    );
     while (Date.now() - started < seconds * 1_000) {
       await sleep(5_000);
       const t = Math.round((Date.now() - started) / 1_000);
       const sample = { t, rss_mb: await rssMb(pid), loop_p99_ms: await loopP99Ms(base) };
       samples.push(sample);
-      log(`  ${t} s  rss ${sample.rss_mb.toFixed(0)} MB  loop p99 ${sample.loop_p99_ms.toFixed(1)} ms  positions p99 ${latency.getValueAtPercentile(99)} ms`);
-      // Every order moves three times, spread over the run: each move is a status event for its ten watchers.
-      if (moved < MOVES.length && t >= ((moved + 1) * seconds) / (MOVES.length + 1)) {
-        const to = MOVES[moved++]!;
-        const path = { preparing: 'preparing', ready: 'ready', picked_up: 'picked-up' }[to];
-        await inBatches(orders, 50, (o) => call(base, adminToken, 'POST', `/v1/orders/${o.id}/${path}`, {}));
-        log(`  every order moved to ${to}`);
-      }
+      log(`  ${t} s  rss ${sample.rss_mb.toFixed(0)} MB  loop p99 ${sample.loop_p99_ms.toFixed(1)} ms  positions p99 ${latency.getValueAtPercentile(99)} ms  moves ${moves}`);
     }
+    await moving;
+    clientLoop.disable();
+    const clientLoopP99Ms = clientLoop.percentile(99) / 1e6;
+    const moved = moves / orders.length;
     measuring = false;
     for (const c of riders) c.close();
     await sleep(2_000);
@@ -124,20 +151,22 @@ export async function trackBench(quick: boolean): Promise<boolean> {
       lost += want.filter((id) => !got.has(id)).length;
     }
     const reconnects = watchers.reduce((n, w) => n + w.stats.reconnects, 0);
+    const refused = watchers.reduce((n, w) => n + w.stats.refused, 0);
     const courierErrors = riders.reduce((n, c) => n + c.errors, 0);
     const result = {
       at: new Date().toISOString(),
       quick,
-      settings: { couriers, watchers: watchers.length, seconds, moves: moved },
+      settings: { couriers, watchers: watchers.length, seconds, moves_per_order: moved },
       positions: {
         sent: riders.reduce((n, c) => n + c.sent, 0),
         delivered: latency.totalCount,
         p50_ms: latency.getValueAtPercentile(50),
         p99_ms: latency.getValueAtPercentile(99),
         max_ms: latency.maxValue,
+        load_generator_loop_p99_ms: clientLoopP99Ms,
       },
-      status_events: { received, lost, repeated, reconnects },
-      memory: { rss_before_watchers_mb: rssBefore, rss_with_watchers_mb: rssWatched, per_idle_watcher_kb: perWatcherKb, rss_max_mb: Math.max(...samples.map((s) => s.rss_mb)) },
+      status_events: { received, lost, repeated, reconnects, connects_refused: refused },
+      memory: { rss_before_watchers_mb: rssBefore, rss_with_watchers_mb: rssWatched, per_idle_watcher_kb: perWatcherKb, heap_per_idle_watcher_kb: heapPerWatcherKb, heap_before_mb: heapBefore, heap_with_watchers_mb: heapWatched, rss_max_mb: Math.max(...samples.map((s) => s.rss_mb)) },
       loop: { p99_max_ms: Math.max(...samples.map((s) => s.loop_p99_ms)), p99_median_ms: samples.map((s) => s.loop_p99_ms).sort((a, b) => a - b)[Math.floor(samples.length / 2)] },
       courier_errors: courierErrors,
       samples,
@@ -154,7 +183,8 @@ export async function trackBench(quick: boolean): Promise<boolean> {
     log('| check | value | target | |');
     log('|---|---|---|---|');
     for (const c of checks) log(`| ${c.what} | ${c.value} | ${c.target} | ${c.ok ? 'met' : 'MISSED'} |`);
-    log(`\npositions sent ${result.positions.sent}, delivered to watchers ${result.positions.delivered}; idle watcher ${perWatcherKb.toFixed(1)} KB; reconnects ${reconnects}; courier errors ${courierErrors}`);
+    log(`\nthe load generator's own event-loop delay p99: ${clientLoopP99Ms.toFixed(1)} ms (included in the latencies above)`);
+    log(`positions sent ${result.positions.sent}, delivered to watchers ${result.positions.delivered}; idle watcher ${perWatcherKb.toFixed(1)} KB; reconnects ${reconnects}; connects refused (503, retried) ${refused}; courier errors ${courierErrors}`);
     return checks.every((c) => c.ok);
   } finally {
     for (const w of watchers) w.close();

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { buildCostMatrix, FORBIDDEN, isForbidden, totalCost } from '../domain/dispatch-cost.ts';
 import { solveAssignment } from './assignment.ts';
-import { assignBatch, packBatch, type ZoneBatch } from './batch-task.ts';
+import { assignBatch } from './batch-solve.ts';
+import { packBatch, type ZoneBatch } from './batch-task.ts';
 
 const CENTER = { lat: 19.076, lng: 72.8777 };
 const NOW = Date.UTC(2026, 0, 1, 12);

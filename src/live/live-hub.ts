@@ -35,15 +35,22 @@ export class LiveHub {
   readonly #restaurants = new Listeners<void>();
   readonly #couriers = new Listeners<Position>();
   readonly #unsubscribe: (() => void)[];
+  #movesHeard = 0;
 
   constructor(bus: EventBus) {
     this.#unsubscribe = [
       bus.subscribe('order.moved', (m) => {
+        this.#movesHeard++;
         this.#orders.emit(m.order_id);
         this.#restaurants.emit(m.restaurant_id);
       }),
       bus.subscribe('courier.position', (m) => this.#couriers.emit(m.courier_id, m)),
     ];
+  }
+
+  /** How many moves this node has heard of: a read begun at a count has seen every move up to it. */
+  get movesHeard() {
+    return this.#movesHeard;
   }
 
   /** `nudge` runs whenever the order moved; returns the unsubscribe. */

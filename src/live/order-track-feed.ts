@@ -2,12 +2,28 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { OrderEvent, OrderEventsRepository } from '../db/repositories/order-events.repository.ts';
 import { minutesToDelivery } from '../domain/delivery-eta.ts';
 import type { Point } from '../domain/geo.ts';
+import { paceWait } from '../domain/pacing.ts';
 import type { OrderStatus } from '../domain/order-status.ts';
 import type { LiveHub, Position } from './live-hub.ts';
 import type { LiveFeed } from './live-streams.ts';
 import { NudgedReader } from './nudged-reader.ts';
 import { type SseConnection, sseFrame } from './sse-connection.ts';
 import { isFinal, statusFrame } from './status-event.ts';
+
+/**
+ * The position frame of one bus message for one order, built once for all the order's watchers on the
+ * node (they are handed the same message object): a frame per watcher would be ten strings a second
+ * where one does.
+ */
+const positionFrames = new WeakMap<Position, { orderId: string; frame: string }>();
+
+function positionFrame(orderId: string, p: Position): string {
+  const cached = positionFrames.get(p);
+  if (cached?.orderId === orderId) return cached.frame;
+  const frame = sseFrame('position', { order_id: orderId, courier_id: p.courier_id, lat: p.lat, lng: p.lng, at: p.at });
+  positionFrames.set(p, { orderId, frame });
+  return frame;
+}
 
 /** Events read at once: an order has about ten; at most ~1 KiB each, a page fits a connection's buffer. */
 const PAGE = 50;
@@ -133,8 +149,9 @@ export class OrderTrackFeed implements LiveFeed {
     if (this.#latest) this.#conn!.coalesced();
     this.#latest = p;
     if (this.#positionTimer) return;
-    const wait = this.#lastPositionAt + this.#deps.positionIntervalMs - Date.now();
-    if (wait <= 0) this.#showPosition();
+    const sent = this.#shown && { at: this.#shown.at, sentAt: this.#lastPositionAt };
+    const wait = paceWait(sent, p.at, this.#deps.positionIntervalMs, Date.now());
+    if (wait === 0) this.#showPosition();
     else this.#positionTimer = setTimeout(() => this.#showPosition(), wait);
   }
 
@@ -146,7 +163,7 @@ export class OrderTrackFeed implements LiveFeed {
     if (!p || conn.done || p.courier_id !== this.#following) return;
     this.#lastPositionAt = Date.now();
     this.#shown = p;
-    conn.offer('position', 'position', sseFrame('position', { order_id: this.#order.id, courier_id: p.courier_id, lat: p.lat, lng: p.lng, at: p.at }));
+    conn.offer('position', 'position', positionFrame(this.#order.id, p));
     this.#updateEta();
   }
 

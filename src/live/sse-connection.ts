@@ -5,7 +5,6 @@ export interface Hijackable {
   hijack(): unknown;
   readonly raw: ServerResponse;
   readonly request: { readonly raw: IncomingMessage };
-  getHeaders(): Record<string, unknown>;
 }
 
 export type StreamKind = 'order_track' | 'restaurant_stream' | 'ops_stream';
@@ -42,6 +41,7 @@ const HEADERS = {
   'cache-control': 'no-store',
   // Tells nginx-style proxies not to buffer the stream.
   'x-accel-buffering': 'no',
+  'x-content-type-options': 'nosniff',
 };
 
 /**
@@ -70,8 +70,11 @@ export class SseConnection {
     reply.hijack();
     const res = reply.raw;
     this.#res = res;
-    // Hooks' headers (helmet's are on the raw response already) go out with the stream's own.
-    res.writeHead(200, { ...reply.getHeaders(), ...HEADERS });
+    // Only the stream's own headers: helmet's (already set on the raw response) govern documents, which a
+    // stream is not, and a response keeps its header block for its whole life — a dozen headers more
+    // would cost every idle watcher a few KiB. Problems answered before a stream opens keep all of them.
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    res.writeHead(200, HEADERS);
     res.write(`retry: ${settings.retryMs}\n\n`);
     res.on('drain', () => this.#flushPending());
     res.once('close', () => this.#closed());

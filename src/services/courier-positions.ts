@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { CourierRepository, Fix } from '../db/repositories/courier.repository.ts';
+import { paceWait, type Sent } from '../domain/pacing.ts';
 import { distanceKm } from '../domain/geo.ts';
 import type { EventBus } from '../live/event-bus.ts';
 import type { Metrics } from '../ops/metrics.ts';
@@ -31,7 +32,8 @@ export interface PositionLimits {
 interface Track {
   /** The newest valid fix (published or held): the next one's speed is measured from it. */
   last?: { lat: number; lng: number; at: number };
-  publishedAt: number;
+  /** The last fix published (its time, and when it was published), which paces the next. */
+  published?: Sent;
   pending?: Fix;
   timer?: NodeJS.Timeout;
   /** Found off shift in the database until then: refused without asking again. */
@@ -160,8 +162,8 @@ export class CourierPositions {
     }
     track.last = { lat, lng, at };
     const accepted: Fix = { courierId, lat, lng, at: new Date(at) };
-    const wait = track.publishedAt + this.#limits.minFixIntervalMs - now;
-    if (wait <= 0 && !track.pending) {
+    const wait = paceWait(track.published, at, this.#limits.minFixIntervalMs, now);
+    if (wait === 0 && !track.pending) {
       this.#publish(track, accepted, now);
       return { outcome: 'accepted' };
     }
@@ -169,13 +171,13 @@ export class CourierPositions {
     track.timer ??= setTimeout(() => {
       track.timer = undefined;
       if (track.pending) this.#publish(track, track.pending, Date.now());
-    }, Math.max(wait, 0)).unref();
+    }, wait).unref();
     return { outcome: 'coalesced' };
   }
 
   #publish(track: Track, fix: Fix, now: number) {
     track.pending = undefined;
-    track.publishedAt = now;
+    track.published = { at: fix.at.getTime(), sentAt: now };
     this.#unwritten.set(fix.courierId, fix);
     this.#bus.publish('courier.position', { courier_id: fix.courierId, lat: fix.lat, lng: fix.lng, at: fix.at.getTime() });
   }
@@ -197,7 +199,7 @@ export class CourierPositions {
   #track(courierId: string) {
     let track = this.#tracks.get(courierId);
     if (!track) {
-      track = { publishedAt: 0 };
+      track = {};
       this.#tracks.set(courierId, track);
     }
     return track;

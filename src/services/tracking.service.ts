@@ -10,6 +10,7 @@ import type { LiveFeed } from '../live/live-streams.ts';
 import { OrderTrackFeed } from '../live/order-track-feed.ts';
 import { RestaurantFeed } from '../live/restaurant-feed.ts';
 import { SettledCursor } from '../live/settled-cursor.ts';
+import { SharedOrderReads } from '../live/shared-order-reads.ts';
 import { isFinal } from '../live/status-event.ts';
 
 /** Orders in progress a restaurant's snapshot lists at most. */
@@ -36,9 +37,11 @@ export interface TrackingDeps {
 export class TrackingService {
   readonly #deps: TrackingDeps;
   readonly #city: CitySampler;
+  readonly #orderReads: SharedOrderReads;
 
   constructor(deps: TrackingDeps) {
     this.#deps = deps;
+    this.#orderReads = new SharedOrderReads(deps.events, deps.hub);
     this.#city = new CitySampler({ orders: deps.events, couriers: deps.couriers, health: deps.health, intervalMs: 1_000, log: deps.log });
   }
 
@@ -63,7 +66,7 @@ export class TrackingService {
       prepMinutes: row.prep_minutes,
       preparingSince: row.preparing_since ? new Date(row.preparing_since).getTime() : null,
     };
-    return new OrderTrackFeed({ events, hub, speedKmh, positionIntervalMs, log }, order, after, backlog);
+    return new OrderTrackFeed({ events: this.#orderReads, hub, speedKmh, positionIntervalMs, log }, order, after, backlog);
   }
 
   /**
