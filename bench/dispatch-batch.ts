@@ -1,6 +1,7 @@
 import type { ZoneBatch } from '../src/dispatch/batch-task.ts';
 import type { DispatchCourier, DispatchOrder } from '../src/domain/dispatch-cost.ts';
 import { offset, type Point } from '../src/domain/geo.ts';
+import { seededRandom as random } from '../src/domain/seeded-random.ts';
 
 export interface BatchShape {
   couriers: number;
@@ -17,17 +18,6 @@ export interface BatchShape {
 
 /** DISPATCH_SPEED_KMH's default. */
 const SPEED_KMH = 20;
-
-/** mulberry32: the same batch on every run and machine. */
-function random(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * One zone's batch as the dispatcher hands it to the solver pool: couriers and restaurants spread evenly

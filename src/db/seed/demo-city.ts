@@ -3,6 +3,7 @@ import { offset } from '../../domain/geo.ts';
 import { hashPassword } from '../../services/password-hasher.ts';
 import type { Db } from '../database.ts';
 import { CUISINES, RESTAURANTS } from './demo-menus.ts';
+import { seededRandom as random } from '../../domain/seeded-random.ts';
 
 const DEMO_CENTER = { lat: 19.076, lng: 72.8777 };
 export const DEMO_PASSWORD = 'dabba-demo';
@@ -17,17 +18,6 @@ const COURIERS = 60;
 const OWNERS = 6;
 // Seeding is the only writer that takes this lock, so two nodes starting on an empty database seed once.
 const SEED_LOCK = 727_001;
-
-/** Small deterministic PRNG (mulberry32): the demo city is the same on every machine. */
-function random(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Creates the demo city around Mumbai when the database has no users yet. Returns false when there
