@@ -21,6 +21,8 @@ import {
   requestArbitrary,
   validRequestArbitrary,
 } from './fuzz.generators.ts';
+import { MOVE_FROM, PREFERRED, nearCentre } from './fuzz.domain.ts';
+import { type Answer, clip, describeAnswer, loggedFor, send as sendRequest, streamOperations } from './fuzz.transport.ts';
 import { LogCollector } from './ops.helper.ts';
 import { type Actor, CENTER, TEST_PASSWORD, type TestRestaurant, createRestaurant, createUser, databaseDigest, eventually, placeOrder, setup, testConfig } from './helper.ts';
 
@@ -160,40 +162,10 @@ const realisticOrder = fc
     ...(notes === undefined ? {} : { notes }),
   }));
 
-/**
- * A courier's positions a few metres from the centre: a fix is refused as a glitch when it is faster than
- * COURIER_MAX_SPEED_KMH from the last (over at least a second), so random places on the globe never pass.
- */
-const nearCentre = fc
-  .record({ bearing: fc.integer({ min: 0, max: 359 }), km: fc.double({ min: 0, max: 0.02, noNaN: true }) })
-  .map(({ bearing, km }) => offset(CENTER, bearing, km));
 const REALISTIC: Record<string, fc.Arbitrary<unknown>> = {
   'POST /v1/orders': realisticOrder,
   'POST /v1/courier/shift': nearCentre.map((p) => ({ online: true, ...p })),
   'POST /v1/courier/location': nearCentre,
-};
-
-const MOVES = ['accept', 'reject', 'preparing', 'ready', 'picked-up', 'delivered'];
-/** The states (as replenish() labels them) each move can be taken from. */
-const MOVE_FROM: Record<string, string[]> = {
-  accept: ['placed'], reject: ['placed'], cancel: ['placed', 'confirmed'], preparing: ['confirmed', 'confirmed by POS'], ready: ['preparing'],
-  assign: ['confirmed', 'ready'], 'picked-up': ['ready with courier'], delivered: ['picked_up'],
-};
-const PREFERRED: Record<string, string[]> = {
-  'POST /v1/orders': ['customer'],
-  'POST /v1/orders/{id}/cancel': ['customer', 'restaurant', 'admin'],
-  'POST /v1/orders/{id}/assign': ['admin'],
-  'PATCH /v1/restaurants/{id}': ['restaurant', 'admin'],
-  'PATCH /v1/restaurants/{id}/menu/{itemId}': ['restaurant', 'admin'],
-  'GET /v1/ops/dead-letters': ['admin'],
-  'GET /v1/ops/stream': ['admin'],
-  'GET /v1/restaurants/{id}/orders/stream': ['restaurant', 'admin'],
-  'POST /v1/ops/dead-letters/resend': ['admin'],
-  'POST /v1/courier/shift': ['courier'],
-  'POST /v1/courier/location': ['courier'],
-  'POST /v1/courier/stream-ticket': ['courier'],
-  'GET /v1/courier/stream': ['courier'],
-  ...Object.fromEntries(MOVES.map((m) => [`POST /v1/orders/{id}/${m}`, m === 'picked-up' || m === 'delivered' ? ['courier'] : ['restaurant']])),
 };
 
 async function move(id: string, action: string, who: Actor, body: Record<string, unknown> = {}) {
@@ -241,58 +213,13 @@ async function replenish() {
   add('placed', (await placeOrder(ctx, customer2!, theirs)).id);
 }
 
-interface Answer {
-  reqId: string;
-  status: number;
-  type: string;
-  body: string;
-  bytes: number;
-}
-
-/** Operations whose success is an event stream (filled from the document): a stream never ends, so app.inject would wait forever. */
-const streams = new Set<string>();
+/** Operations whose success is an event stream (filled from the document). */
+let streams = new Set<string>();
 
 let sequence = 0;
-async function send(r: FuzzRequest): Promise<Answer> {
-  const reqId = `fuzz-${++sequence}`;
-  if (streams.has(r.op)) return sendToStream(r, reqId);
-  const res = await ctx.app.inject({ method: r.method as 'GET', url: r.url, headers: { ...r.headers, 'x-request-id': reqId }, payload: r.payload });
-  return { reqId, status: res.statusCode, type: String(res.headers['content-type'] ?? ''), body: res.body, bytes: res.rawPayload.length };
-}
+const send = (r: FuzzRequest) => sendRequest(ctx.app, r, `fuzz-${++sequence}`, streams.has(r.op));
 
-/** A refusal is read whole like any answer; a stream that opened is abandoned as soon as its head is in (the server sees its client go). */
-async function sendToStream(r: FuzzRequest, reqId: string): Promise<Answer> {
-  const abandon = new AbortController();
-  const res = await ctx.app.inject({
-    method: r.method as 'GET', url: r.url, headers: { ...r.headers, 'x-request-id': reqId }, payload: r.payload, payloadAsStream: true, signal: abandon.signal,
-  });
-  const type = String(res.headers['content-type'] ?? '');
-  if (type.startsWith('text/event-stream')) {
-    // The abort errors the response's stream too; nobody reads it.
-    res.stream().on('error', () => {});
-    abandon.abort();
-    return { reqId, status: res.statusCode, type, body: '', bytes: 0 };
-  }
-  const chunks: Buffer[] = [];
-  for await (const chunk of res.stream()) chunks.push(chunk as Buffer);
-  const body = Buffer.concat(chunks);
-  return { reqId, status: res.statusCode, type, body: body.toString(), bytes: body.length };
-}
-
-const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}… (${s.length} chars)` : s);
-/** What the server logged for a request (errors only, at this log level). */
-const loggedFor = (a: Answer) =>
-  log.text
-    .split('\n')
-    .filter((line) => line.includes(`"reqId":"${a.reqId}"`))
-    .map((line) => JSON.parse(line) as { msg?: string; err?: { type?: string; message?: string } });
-const show = (r: FuzzRequest, a: Answer) =>
-  `${r.method} ${clip(r.url, 160)} as ${r.identity} [${r.kind}: ${clip(r.why, 120)}]` +
-  `${r.payload === undefined ? '' : `\n    ${r.headers['content-type'] ?? '(no content-type)'} ${clip(JSON.stringify(r.payload), 400)}`}` +
-  `\n    → ${a.status} ${a.type} ${clip(a.body, 300)}` +
-  loggedFor(a)
-    .map((l) => `\n    logged: ${clip(JSON.stringify(l.err ?? l), 600)}`)
-    .join('');
+const show = (r: FuzzRequest, a: Answer) => describeAnswer(log, r, a);
 
 /** The properties every answer keeps; returns what it broke. */
 function violations(op: Operation, r: FuzzRequest, a: Answer): string[] {
@@ -300,7 +227,7 @@ function violations(op: Operation, r: FuzzRequest, a: Answer): string[] {
   const sent = `${r.url} ${JSON.stringify(r.headers)} ${r.payload ?? ''}`;
   for (const leak of LEAKS) if (leak.test(a.body) && !leak.test(sent)) out.push(`leaks ${leak}`);
   if (a.status >= 500) {
-    const cause = loggedFor(a).map((l) => (l.err ? `${l.err.type}: ${l.err.message}` : l.msg))[0];
+    const cause = loggedFor(log, a).map((l) => (l.err ? `${l.err.type}: ${l.err.message}` : l.msg))[0];
     return [`a ${a.status}${cause ? ` (logged: ${clip(cause, 100)})` : ''}`, ...out];
   }
   if (r.kind === 'invalid' && a.status < 400) out.push(`an invalid request answered ${a.status}`);
@@ -336,11 +263,7 @@ it('every route answers 10,000 generated requests without a 5xx, within size bou
   const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
   const resolve = refResolver(doc);
   const ops = operationsOf(doc, resolve);
-  for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, { responses?: Record<string, { content?: object }> }>>)) {
-    for (const [method, op] of Object.entries(methods)) {
-      if (op.responses?.['200']?.content && 'text/event-stream' in op.responses['200'].content) streams.add(`${method.toUpperCase()} ${path}`);
-    }
-  }
+  streams = streamOperations(doc);
   assert.ok(streams.size >= 3, `the document lists ${streams.size} event streams`);
   const byKey = new Map(ops.map((op) => [op.key, op]));
   const fx: FuzzContext = {
