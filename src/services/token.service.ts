@@ -31,24 +31,9 @@ export class TokenService {
   constructor(secret: string, ttlSeconds: number, ticketTtlSeconds = 30) {
     this.ttlSeconds = ttlSeconds;
     this.ticketTtlSeconds = ticketTtlSeconds;
-    this.#sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ttlSeconds * 1000, iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE });
-    this.#verify = createVerifier({
-      key: secret,
-      algorithms: ['HS256'],
-      allowedIss: TOKEN_ISSUER,
-      allowedAud: TOKEN_AUDIENCE,
-      requiredClaims: ['sub', 'role', 'ver', 'iss', 'aud', 'iat', 'exp'],
-      cache: 10_000,
-    });
     // Same secret and claims, another audience: each verifier refuses the other's tokens.
-    this.#signTicket = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ticketTtlSeconds * 1000, iss: TOKEN_ISSUER, aud: TICKET_AUDIENCE });
-    this.#verifyTicket = createVerifier({
-      key: secret,
-      algorithms: ['HS256'],
-      allowedIss: TOKEN_ISSUER,
-      allowedAud: TICKET_AUDIENCE,
-      requiredClaims: ['sub', 'role', 'ver', 'iss', 'aud', 'iat', 'exp'],
-    });
+    [this.#sign, this.#verify] = signerAndVerifier(secret, TOKEN_AUDIENCE, ttlSeconds, 10_000);
+    [this.#signTicket, this.#verifyTicket] = signerAndVerifier(secret, TICKET_AUDIENCE, ticketTtlSeconds, 0);
   }
 
   /** `version` defaults to a new account's (1); a wrong one fails safe: the token is refused. */
@@ -70,6 +55,20 @@ export class TokenService {
   verifyTicket(ticket: string): TokenClaims | undefined {
     return claimsOf(this.#verifyTicket, ticket);
   }
+}
+
+/** HS256 tokens for one audience: signed with `iss`, `aud` and `exp`; verified only with every claim dabba requires. */
+function signerAndVerifier(key: string, audience: string, ttlSeconds: number, cache: number) {
+  const sign = createSigner({ key, algorithm: 'HS256', expiresIn: ttlSeconds * 1000, iss: TOKEN_ISSUER, aud: audience });
+  const verify = createVerifier({
+    key,
+    algorithms: ['HS256'],
+    allowedIss: TOKEN_ISSUER,
+    allowedAud: audience,
+    requiredClaims: ['sub', 'role', 'ver', 'iss', 'aud', 'iat', 'exp'],
+    cache,
+  });
+  return [sign, verify] as const;
 }
 
 function claimsOf(verify: (token: string) => Record<string, unknown>, token: string): TokenClaims | undefined {
