@@ -140,13 +140,19 @@ describe('dispatch offers', () => {
     offShift(courier);
   });
 
-  it('a declined order is offered to another courier, never again to the one who declined', async () => {
+  /** A confirmed order at a new kitchen, with one courier on shift near it and another farther off. */
+  async function orderBetweenTwoCouriers() {
     const { at } = area();
     const k = await kitchen(at(0));
     const couriers = [await createUser(ctx, 'courier'), await createUser(ctx, 'courier')];
     const orderId = await confirmedOrder(k, at(0));
     onShift(couriers[0]!, at(0.3));
     onShift(couriers[1]!, at(1.5));
+    return { couriers, orderId };
+  }
+
+  it('a declined order is offered to another courier, never again to the one who declined', async () => {
+    const { couriers, orderId } = await orderBetweenTwoCouriers();
 
     const first = await nextOffer(orderId);
     answer(first, false);
@@ -163,12 +169,7 @@ describe('dispatch offers', () => {
   });
 
   it('an offer nobody answers expires at OFFER_TIMEOUT_MS and the order is offered to another courier', async () => {
-    const { at } = area();
-    const k = await kitchen(at(0));
-    const couriers = [await createUser(ctx, 'courier'), await createUser(ctx, 'courier')];
-    const orderId = await confirmedOrder(k, at(0));
-    onShift(couriers[0]!, at(0.3));
-    onShift(couriers[1]!, at(1.5));
+    const { couriers, orderId } = await orderBetweenTwoCouriers();
 
     const first = await nextOffer(orderId);
     const closed = await eventually('the expiry', async () => closes.find((c) => c.offer_id === first.offer_id), OFFER_TIMEOUT_MS + 10_000);
