@@ -11,6 +11,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 import pg from 'pg';
 import { rssMb } from './processes.ts';
+import { scrape } from './soak-sample.ts';
 import { database, startApi, startPartners } from './stage.ts';
 import { Courier, Watcher } from './track-clients.ts';
 import { trackFixtures } from './track-fixtures.ts';
@@ -43,13 +44,10 @@ async function call(base: string, token: string, method: string, path: string, b
   }
 }
 
-/** Unlabelled gauges from the API's own /metrics (the loop's p99 since the last scrape, V8's heap). */
+/** The API's own gauges: the loop's p99 since the last scrape, V8's heap. */
 async function gauges(base: string) {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const read = (name: string) => {
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line ? Number(line.split(' ')[1]) : Number.NaN;
-  };
+  const m = await scrape(base);
+  const read = (name: string) => m.get(name)?.[0]?.value ?? Number.NaN;
   return {
     loopP99Ms: read('dabba_event_loop_delay_p99_seconds') * 1000,
     heapUsedMb: read('dabba_nodejs_heap_size_used_bytes') / 2 ** 20,
