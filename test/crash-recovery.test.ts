@@ -71,9 +71,11 @@ describe('crash recovery', () => {
       await db.drop();
     });
 
-    // Slow partners, so that a kill after a few hundred milliseconds lands in the middle of checkouts.
-    await sim.set('payments', { median_ms: 800, p99_ms: 2000 });
-    await sim.set('pos', { median_ms: 800, p99_ms: 2000 });
+    // A quick gateway and a slow POS (still inside its 1.5 s attempt timeout): every POS checkout spends
+    // about a second authorised but unrecorded, so the kill below lands in that window for many orders at
+    // once, not for one that may be recorded between seeing it and the signal arriving.
+    await sim.set('payments', { median_ms: 150, p99_ms: 400 });
+    await sim.set('pos', { median_ms: 1200, p99_ms: 1450 });
 
     const { rows: users } = await sql.query<{ id: string; role: string }>(
       `INSERT INTO users (email, name, role, password_hash) VALUES
@@ -161,17 +163,18 @@ describe('crash recovery', () => {
     await order(ORDERS);
     const fired = Date.now();
     const requests = Array.from({ length: ORDERS }, (_, i) => order(i));
-    // Kill at the dangerous moment: the gateway has authorised a POS order whose checkout has not yet
-    // recorded it (still pending while the POS answers), so only recovery can release or confirm it.
-    const orphanedNow = async () => {
+    // Kill at the dangerous moment: the gateway has authorised POS orders whose checkouts have not yet
+    // recorded it (still pending while the POS answers), so only recovery can release or confirm them;
+    // a few of them, and a tablet order stored, so the moment holds for the signal's short trip.
+    const dangerousNow = async () => {
       const authorised = new Set((await sim.ledger()).filter((e) => e.kind === 'authorize' && e.outcome === 'authorized').map((e) => e.order_id));
-      const { rows } = await sql.query<{ id: string }>(
-        `SELECT id FROM orders WHERE restaurant_id = $1 AND status = 'placed' AND payment_state = 'pending'`,
-        [restaurantId],
+      const { rows } = await sql.query<{ id: string; restaurant_id: string; payment_state: string }>(
+        `SELECT id, restaurant_id, payment_state FROM orders WHERE status = 'placed'`,
       );
-      return rows.some((r) => authorised.has(r.id));
+      const orphaned = rows.filter((r) => r.restaurant_id === restaurantId && r.payment_state === 'pending' && authorised.has(r.id));
+      return orphaned.length >= 3 && rows.some((r) => r.restaurant_id === tabletId);
     };
-    while (Date.now() - fired < 3_000 && !(await orphanedNow())) await new Promise((r) => setTimeout(r, 10));
+    while (Date.now() - fired < 5_000 && !(await dangerousNow())) await new Promise((r) => setTimeout(r, 10));
     first.child.kill('SIGKILL');
     const [, signal] = await withTimeout('the killed process', first.exited, 10_000);
     assert.equal(signal, 'SIGKILL');
