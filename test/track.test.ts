@@ -54,7 +54,11 @@ describe('GET /v1/orders/:id/track', () => {
     assert.match(String(s.headers['content-type']), /^text\/event-stream/);
     assert.equal(s.headers['cache-control'], 'no-store');
     assert.equal(s.headers['x-accel-buffering'], 'no');
-    assert.ok(s.headers['x-content-type-options'], 'the security headers every answer carries');
+    assert.equal(s.headers['x-content-type-options'], 'nosniff');
+    // An idle watcher pays for every header its response keeps: none of the document headers.
+    for (const document of ['content-security-policy', 'x-frame-options', 'referrer-policy', 'cross-origin-opener-policy']) {
+      assert.equal(s.headers[document], undefined, document);
+    }
     await s.until('the retry field', () => s.messages.length > 0);
     assert.equal(s.messages[0]!.retry, 250, 'retry: comes first');
     await s.until('placed', () => statuses(s).length === 1);
@@ -135,6 +139,9 @@ describe('GET /v1/orders/:id/track', () => {
       const res = await fetch(`${base}/v1/orders/${order.id}/track`, { headers });
       assert.equal(res.status, status);
       assert.match(String(res.headers.get('content-type')), /^application\/problem\+json/);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+      assert.match(String(res.headers.get('content-security-policy')), /default-src 'none'/);
+      assert.match(String(res.headers.get('strict-transport-security')), /^max-age=\d{7,}/);
       assert.equal(((await res.json()) as { status: number }).status, status);
     }
     const ghost = await fetch(`${base}/v1/orders/${randomUUID()}/track`, { headers: admin!.auth });

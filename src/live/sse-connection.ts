@@ -61,7 +61,8 @@ export class SseConnection {
   #lastWriteAt = Date.now();
   #done = false;
   #gone = false;
-  readonly #onGone: (() => void)[] = [];
+  // Sized to fit: an array grown by push reserves 17 slots, and there is one of these per idle watcher.
+  #onGone: (() => void)[] = [];
 
   constructor(reply: Hijackable, kind: StreamKind, settings: SseSettings, observer: SseObserver) {
     this.kind = kind;
@@ -70,10 +71,8 @@ export class SseConnection {
     reply.hijack();
     const res = reply.raw;
     this.#res = res;
-    // Only the stream's own headers: helmet's (already set on the raw response) govern documents, which a
-    // stream is not, and a response keeps its header block for its whole life — a dozen headers more
-    // would cost every idle watcher a few KiB. Problems answered before a stream opens keep all of them.
-    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    // Only the stream's own headers (stream routes set no others; see the streams' routes): a response
+    // keeps its header block for its whole life, so every header more is paid by every idle watcher.
     res.writeHead(200, HEADERS);
     res.write(`retry: ${settings.retryMs}\n\n`);
     res.on('drain', () => this.#flushPending());
@@ -113,7 +112,7 @@ export class SseConnection {
   /** Runs once the connection is gone, whoever ended it. */
   onGone(fn: () => void) {
     if (this.#gone) fn();
-    else this.#onGone.push(fn);
+    else this.#onGone = [...this.#onGone, fn];
   }
 
   /** A status event: written, or the connection is cut for a slow reader. False when nothing more can be sent. */
@@ -217,6 +216,8 @@ export class SseConnection {
     this.#gone = true;
     clearInterval(this.#heartbeat);
     this.#pending = undefined;
-    for (const fn of this.#onGone.splice(0)) fn();
+    const gone = this.#onGone;
+    this.#onGone = [];
+    for (const fn of gone) fn();
   }
 }
