@@ -31,7 +31,7 @@ export class CitySampler {
   readonly #watchers = new Set<SseConnection>();
   #timer: NodeJS.Timeout | undefined;
   #sampling = false;
-  #last: { city: string; health: string } | undefined;
+  #last: { city: Buffer; health: Buffer } | undefined;
 
   constructor(deps: CitySamplerDeps) {
     this.#deps = deps;
@@ -74,8 +74,8 @@ export class CitySampler {
       const couriers = this.#deps.couriers?.snapshot() ?? [];
       const at = Date.now();
       const frames = {
-        city: sseFrame('city', { at, couriers, orders, orders_truncated: orders.length === MAX_ORDERS }),
-        health: sseFrame('health', health),
+        city: Buffer.from(sseFrame('city', { at, couriers, orders, orders_truncated: orders.length === MAX_ORDERS })),
+        health: Buffer.from(sseFrame('health', health)),
       };
       this.#last = frames;
       for (const conn of this.#watchers) {

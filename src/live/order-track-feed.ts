@@ -11,16 +11,16 @@ import { type SseConnection, sseFrame } from './sse-connection.ts';
 import { isFinal, statusFrame } from './status-event.ts';
 
 /**
- * The position frame of one bus message for one order, built once for all the order's watchers on the
- * node (they are handed the same message object): a frame per watcher would be ten strings a second
- * where one does.
+ * The position frame of one bus message for one order, encoded once for all the order's watchers on the
+ * node (they are handed the same message object): a frame per watcher would be ten strings and ten
+ * encodings a second where one does.
  */
-const positionFrames = new WeakMap<Position, { orderId: string; frame: string }>();
+const positionFrames = new WeakMap<Position, { orderId: string; frame: Buffer }>();
 
-function positionFrame(orderId: string, p: Position): string {
+function positionFrame(orderId: string, p: Position): Buffer {
   const cached = positionFrames.get(p);
   if (cached?.orderId === orderId) return cached.frame;
-  const frame = sseFrame('position', { order_id: orderId, courier_id: p.courier_id, lat: p.lat, lng: p.lng, at: p.at });
+  const frame = Buffer.from(sseFrame('position', { order_id: orderId, courier_id: p.courier_id, lat: p.lat, lng: p.lng, at: p.at }));
   positionFrames.set(p, { orderId, frame });
   return frame;
 }

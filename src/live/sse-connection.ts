@@ -36,8 +36,16 @@ export function sseFrame(event: string, data: unknown, id?: number): string {
   return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+/** A frame as written: a string, or bytes encoded once and shared by every watcher it goes to. */
+export type Frame = string | Uint8Array;
+
+const frameBytes = (frame: Frame) => (typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength);
+
 const HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
+  // The body ends when the connection does (no chunked framing): each frame is one write of bytes shared
+  // by every watcher, not three per watcher, and a stream's connection is never reused anyway.
+  connection: 'close',
   'cache-control': 'no-store',
   // Tells nginx-style proxies not to buffer the stream.
   'x-accel-buffering': 'no',
@@ -57,7 +65,7 @@ export class SseConnection {
   readonly #settings: SseSettings;
   readonly #observer: SseObserver;
   readonly #heartbeat: NodeJS.Timeout;
-  #pending: Map<string, { type: string; frame: string }> | undefined;
+  #pending: Map<string, { type: string; frame: Frame }> | undefined;
   #lastWriteAt = Date.now();
   #done = false;
   #gone = false;
@@ -73,6 +81,7 @@ export class SseConnection {
     this.#res = res;
     // Only the stream's own headers (stream routes set no others; see the streams' routes): a response
     // keeps its header block for its whole life, so every header more is paid by every idle watcher.
+    res.removeHeader('transfer-encoding');
     res.writeHead(200, HEADERS);
     res.write(`retry: ${settings.retryMs}\n\n`);
     res.on('drain', () => this.#flushPending());
@@ -116,7 +125,7 @@ export class SseConnection {
   }
 
   /** A status event: written, or the connection is cut for a slow reader. False when nothing more can be sent. */
-  send(type: string, frame: string): boolean {
+  send(type: string, frame: Frame): boolean {
     if (this.#done) return false;
     if (this.#wouldOverflow(frame)) {
       this.#cut('slow_consumer', { queued_bytes: this.#res.writableLength });
@@ -131,19 +140,19 @@ export class SseConnection {
    * write the kernel took at once as queued until the next tick, so only what is still queued after
    * that is what the client has not read.
    */
-  async deliver(type: string, frame: string): Promise<boolean> {
+  async deliver(type: string, frame: Frame): Promise<boolean> {
     if (!this.#done && this.#wouldOverflow(frame)) await new Promise((resolve) => setImmediate(resolve));
     return this.send(type, frame);
   }
 
   /** Always room on an empty buffer, so one large event cannot cut a reader who keeps up. */
-  #wouldOverflow(frame: string) {
+  #wouldOverflow(frame: Frame) {
     const queued = this.#res.writableLength;
-    return queued > 0 && queued + Buffer.byteLength(frame) > this.#settings.maxBufferBytes;
+    return queued > 0 && queued + frameBytes(frame) > this.#settings.maxBufferBytes;
   }
 
   /** A coalescible message: written now, or kept (replacing an older one of the same key) until the socket drains. */
-  offer(key: string, type: string, frame: string) {
+  offer(key: string, type: string, frame: Frame) {
     if (this.#done) return;
     if (!this.#res.writableNeedDrain) {
       this.#write(type, frame);
@@ -186,7 +195,7 @@ export class SseConnection {
     this.#res.destroy();
   }
 
-  #write(type: string, frame: string) {
+  #write(type: string, frame: Frame) {
     this.#res.write(frame);
     this.#lastWriteAt = Date.now();
     this.#observer.sent(this.kind, type);

@@ -5,8 +5,13 @@ import { sseFrame } from './sse-connection.ts';
 /** A status nothing follows: delivered, or one of the failed ends. */
 export const isFinal = (status: OrderStatus) => Object.keys(TRANSITIONS[status]).length === 0;
 
+/** Frames of events read once for every watcher of the order on the node (SharedOrderReads hands them the same objects). */
+const frames = new WeakMap<OrderEvent, Buffer>();
+
 /** An order's recorded move as the streams send it: `event: status`, its id the event's, so Last-Event-ID resumes after it. */
-export function statusFrame(e: OrderEvent): string {
+export function statusFrame(e: OrderEvent): Buffer {
+  const cached = frames.get(e);
+  if (cached) return cached;
   const data = {
     order_id: e.order_id,
     event_id: e.id,
@@ -17,5 +22,7 @@ export function statusFrame(e: OrderEvent): string {
     reason: e.reason,
     at: new Date(e.created_at).toISOString(),
   };
-  return sseFrame('status', data, e.id);
+  const frame = Buffer.from(sseFrame('status', data, e.id));
+  frames.set(e, frame);
+  return frame;
 }
