@@ -85,11 +85,12 @@ export class SseConnection {
     res.writeHead(200, HEADERS);
     res.write(`retry: ${settings.retryMs}\n\n`);
     res.on('drain', () => this.#flushPending());
-    res.once('close', () => this.#closed());
+    // `on`, not `once`, for events that come once anyway: a once-wrapper is a closure more per idle watcher.
+    res.on('close', () => this.#closed());
     // A request that closes with an error was abandoned by its client (a request that merely finished
     // reading its empty body closes too, without one).
     const req = reply.request.raw;
-    req.once('close', () => {
+    req.on('close', () => {
       if (req.errored) res.destroy();
     });
     this.#heartbeat = setInterval(() => this.#beat(), settings.heartbeatMs).unref();
@@ -121,7 +122,7 @@ export class SseConnection {
   /** Runs once the connection is gone, whoever ended it. */
   onGone(fn: () => void) {
     if (this.#gone) fn();
-    else this.#onGone = [...this.#onGone, fn];
+    else this.#onGone = this.#onGone.concat(fn);
   }
 
   /** A status event: written, or the connection is cut for a slow reader. False when nothing more can be sent. */
@@ -221,6 +222,7 @@ export class SseConnection {
   }
 
   #closed() {
+    if (this.#gone) return;
     this.#done = true;
     this.#gone = true;
     clearInterval(this.#heartbeat);
