@@ -115,6 +115,9 @@ export async function trackBench(quick: boolean): Promise<boolean> {
         }
       }),
     );
+    // Seen as handled now, so a failed move ends the run through `await moving` below (and the clean-up
+    // in `finally`), not as an unhandled rejection that leaves the API and the simulators running.
+    moving.catch(() => {});
     while (Date.now() - started < seconds * 1_000) {
       await sleep(5_000);
       const t = Math.round((Date.now() - started) / 1_000);
