@@ -88,6 +88,18 @@ describe('GET /v1/restaurants/:id/orders/stream', () => {
     s.close();
   });
 
+  it('a new order reaches the stream by itself, once its payment is authorised, with no later move to carry it', async () => {
+    const s = watch(mine);
+    await s.until('the snapshot', () => s.of('snapshot').length === 1);
+    const order = await placeOrder(ctx, customer!, mine);
+    await s.until('the new order', () => statuses(s).some((e) => e.order_id === order.id));
+    const got = statuses(s).filter((e) => e.order_id === order.id);
+    assert.deepEqual(got.map((e) => e.to), ['placed']);
+    const { rows } = await ctx.sql.query<{ payment_state: string }>('SELECT payment_state FROM orders WHERE id = $1', [order.id]);
+    assert.equal(rows[0]!.payment_state, 'authorized', 'the order is the restaurant\'s to accept');
+    s.close();
+  });
+
   it('a watcher that reconnects with Last-Event-ID gets exactly the events it missed, with no snapshot', async () => {
     const [a, b] = [await placeOrder(ctx, customer!, mine), await placeOrder(ctx, customer!, mine)];
     const first = watch(mine);

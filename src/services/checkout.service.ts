@@ -12,6 +12,7 @@ type Outcome<T> = PromiseSettledResult<T>;
 /** What the insert of a `placed` order already knew, so checkout reads nothing again. */
 export interface CheckoutOrder {
   id: string;
+  customer_id: string;
   total_cents: number;
   currency: string;
   restaurant: Point & { id: string; prep_minutes: number; pos_integrated: boolean };
@@ -65,7 +66,9 @@ export class CheckoutService {
     const failure = this.#failure(payment, pos ? (submission as Outcome<PosSubmission>) : undefined);
     if (!failure && !pos) {
       // A tablet restaurant decides in person; the sweeper rejects the order if nobody does in time.
-      await this.#orders.recordPartnerState(order.id, patch, 'placed');
+      if (await this.#orders.recordPartnerState(order.id, patch, 'placed')) {
+        this.#transitions.announce({ id: order.id, restaurant_id: restaurant.id, customer_id: order.customer_id, courier_id: null, status: 'placed', version: 1 });
+      }
       return undefined;
     }
     // The order as its insert wrote it: nobody else may move it while checkout runs (decideMove).

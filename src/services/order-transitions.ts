@@ -2,6 +2,9 @@ import type { OrderRepository, OrderView, PartnerState } from '../db/repositorie
 import type { Actor, Principal } from '../domain/identity.ts';
 import { type MoveIntent, type OrderSnapshot, type Refusal, decideMove } from '../domain/order-moves.ts';
 
+/** What those who follow orders hear of a change: who it concerns, and where the order now stands. */
+export type OrderNews = Pick<OrderView, 'id' | 'restaurant_id' | 'customer_id' | 'courier_id' | 'status' | 'version'>;
+
 export type MoveResult =
   | { outcome: 'moved'; order: OrderView }
   | { outcome: 'refused'; refusal: Refusal }
@@ -19,15 +22,24 @@ const MAX_ATTEMPTS = 5;
  */
 export class OrderTransitions {
   readonly #orders: OrderRepository;
-  readonly #listeners: ((order: OrderView) => void)[] = [];
+  readonly #listeners: ((order: OrderNews) => void)[] = [];
 
   constructor(orders: OrderRepository) {
     this.#orders = orders;
   }
 
   /** Called after every committed move, synchronously: keep it cheap (a nudge, a publish). */
-  onMoved(listener: (order: OrderView) => void) {
+  onMoved(listener: (order: OrderNews) => void) {
     this.#listeners.push(listener);
+  }
+
+  /**
+   * News of an order that changed without a move: a tablet restaurant's order, which checkout leaves
+   * `placed` once its payment is authorised. Only then is it the restaurant's to accept, and its board
+   * must hear of it now, not at the order's next move.
+   */
+  announce(order: OrderNews) {
+    for (const listener of this.#listeners) listener(order);
   }
 
   /** One attempt against the order as the caller read it, recording `patch` (partner outcomes) with the move. */
@@ -36,7 +48,7 @@ export class OrderTransitions {
     if (!decision.ok) return { outcome: 'refused', refusal: decision.refusal };
     const moved = await this.#orders.changeStatus(decision.move, opts.patch);
     if (!moved) return { outcome: 'stale' };
-    for (const listener of this.#listeners) listener(moved);
+    this.announce(moved);
     return { outcome: 'moved', order: moved };
   }
 

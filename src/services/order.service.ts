@@ -102,6 +102,7 @@ export class OrderService {
     // Checkout is not tied to this request: a customer who hangs up still gets a decided order.
     const decided = await this.#checkout.run({
       id,
+      customer_id: who.id,
       total_cents: price.totalCents,
       currency: CURRENCY,
       restaurant: restaurant!,
