@@ -24,6 +24,7 @@ export const PREFERRED: Record<string, string[]> = {
   'GET /v1/ops/dead-letters': ['admin'],
   'GET /v1/ops/stream': ['admin'],
   'GET /v1/restaurants/{id}/orders/stream': ['restaurant', 'admin'],
+  'GET /v1/restaurants/{id}/orders/export': ['restaurant', 'admin'],
   'POST /v1/ops/dead-letters/resend': ['admin'],
   'POST /v1/courier/shift': ['courier'],
   'POST /v1/courier/location': ['courier'],

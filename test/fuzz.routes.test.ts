@@ -22,7 +22,7 @@ import {
   validRequestArbitrary,
 } from './fuzz.generators.ts';
 import { MOVE_FROM, PREFERRED, nearCentre } from './fuzz.domain.ts';
-import { type Answer, clip, describeAnswer, loggedFor, send as sendRequest, streamOperations } from './fuzz.transport.ts';
+import { type Answer, clip, describeAnswer, fileOperations, loggedFor, send as sendRequest, streamOperations } from './fuzz.transport.ts';
 import { LogCollector } from './ops.helper.ts';
 import { type Actor, CENTER, TEST_PASSWORD, type TestRestaurant, createRestaurant, createUser, databaseDigest, eventually, placeOrder, setup, testConfig } from './helper.ts';
 
@@ -215,6 +215,8 @@ async function replenish() {
 
 /** Operations whose success is an event stream (filled from the document). */
 let streams = new Set<string>();
+/** Operations whose success is a file (CSV, NDJSON…), with its media types (filled from the document). */
+let files = new Map<string, string[]>();
 
 let sequence = 0;
 const send = (r: FuzzRequest) => sendRequest(ctx.app, r, `fuzz-${++sequence}`, streams.has(r.op));
@@ -247,6 +249,8 @@ function violations(op: Operation, r: FuzzRequest, a: Answer): string[] {
   if (a.bytes > MAX_SUCCESS_BYTES) out.push(`a success over ${MAX_SUCCESS_BYTES / KiB} KiB`);
   if (a.status === 204) return a.bytes === 0 ? out : [...out, 'a 204 with a body'];
   if (streams.has(op.key) && a.status === 200) return a.type.startsWith('text/event-stream') ? out : [...out, `a stream's 200 as ${a.type}`];
+  const file = files.get(op.key);
+  if (file && a.status === 200) return file.some((t) => a.type.startsWith(t)) ? out : [...out, `a file's 200 as ${a.type}`];
   if (!a.type.startsWith('application/json')) return [...out, `a ${a.status} as ${a.type}`];
   const body = JSON.parse(a.body) as { items?: unknown[] };
   const limitParam = op.query.find((q) => q.name === 'limit');
@@ -264,6 +268,7 @@ it('every route answers 10,000 generated requests without a 5xx, within size bou
   const resolve = refResolver(doc);
   const ops = operationsOf(doc, resolve);
   streams = streamOperations(doc);
+  files = fileOperations(doc);
   assert.ok(streams.size >= 3, `the document lists ${streams.size} event streams`);
   const byKey = new Map(ops.map((op) => [op.key, op]));
   const fx: FuzzContext = {

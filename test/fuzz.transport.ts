@@ -27,6 +27,18 @@ export function streamOperations(doc: { paths: OpenApiPaths }): Set<string> {
   return streams;
 }
 
+/** The operations whose 200 is a file (neither JSON nor an event stream), with the media types the document gives it. */
+export function fileOperations(doc: { paths: OpenApiPaths }): Map<string, string[]> {
+  const files = new Map<string, string[]>();
+  for (const [path, methods] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(methods)) {
+      const types = Object.keys(op.responses?.['200']?.content ?? {});
+      if (types.length > 0 && !types.some((t) => t === 'application/json' || t === 'text/event-stream')) files.set(`${method.toUpperCase()} ${path}`, types);
+    }
+  }
+  return files;
+}
+
 export async function send(app: App, r: FuzzRequest, reqId: string, stream: boolean): Promise<Answer> {
   const headers = { ...r.headers, 'x-request-id': reqId };
   if (!stream) {

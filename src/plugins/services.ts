@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
+import { CursorPool } from '../db/cursor-pool.ts';
 import { createDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { OrderRepository } from '../db/repositories/order.repository.ts';
@@ -79,7 +80,15 @@ async function services(app: FastifyInstance, opts: ServicesOptions) {
       app.log.error({ queue, ...job, err: reason, alert: true }, `follow-up ${queue} for order ${job.orderId} exhausted its retries; it waits in the dead letters`);
     },
   });
-  const services = createServices({ db, config, partners, transitions, jobs, bus, metrics, log: app.log });
+  const exportPool = new CursorPool({
+    url: config.database.url,
+    max: config.exports.maxConcurrent,
+    waitMs: config.database.poolWaitMs,
+    // PostgreSQL's own limit, a backstop a little after the export service's: it cuts the read even if this process stalls.
+    maxDurationMs: config.exports.maxDurationMs + 10_000,
+    applicationName: 'dabba-export',
+  });
+  const services = createServices({ db, exportPool, config, partners, transitions, jobs, bus, metrics, log: app.log });
   const background = new Background(
     {
       config,
@@ -121,6 +130,7 @@ async function services(app: FastifyInstance, opts: ServicesOptions) {
     await background.close();
     await bus.close();
     await partners.close();
+    await exportPool.close();
     await db.destroy();
   });
 }

@@ -1,9 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.ts';
+import type { CursorPool } from '../db/cursor-pool.ts';
 import type { Db } from '../db/database.ts';
 import { CourierRepository } from '../db/repositories/courier.repository.ts';
 import { MenuRepository } from '../db/repositories/menu.repository.ts';
 import { OrderEventsRepository } from '../db/repositories/order-events.repository.ts';
+import { OrderExportRepository } from '../db/repositories/order-export.repository.ts';
 import { OrderRepository } from '../db/repositories/order.repository.ts';
 import { RestaurantRepository } from '../db/repositories/restaurant.repository.ts';
 import { UserRepository } from '../db/repositories/user.repository.ts';
@@ -25,6 +27,7 @@ import { FollowUpsService } from './follow-ups.service.ts';
 import { HealthService } from './health.service.ts';
 import { LiveMenus } from './live-menus.ts';
 import { type MenuSyncQueue, MenuSyncService } from './menu-sync.service.ts';
+import { OrderExportService } from './order-export.service.ts';
 import { OrderService } from './order.service.ts';
 import type { OrderTransitions } from './order-transitions.ts';
 import { RestaurantService } from './restaurant.service.ts';
@@ -33,6 +36,8 @@ import { TrackingService } from './tracking.service.ts';
 
 interface Deps {
   db: Db;
+  /** The exports' own small pool, so a long export never holds a connection order traffic needs. */
+  exportPool: CursorPool;
   config: Config;
   partners: Partners;
   /** The one writer of order moves, shared with the background work that also moves orders. */
@@ -46,7 +51,7 @@ interface Deps {
 }
 
 /** The use cases, wired to repositories and partners once per process; routes see only these. */
-export function createServices({ db, config, partners, transitions, jobs, bus, metrics, log }: Deps) {
+export function createServices({ db, exportPool, config, partners, transitions, jobs, bus, metrics, log }: Deps) {
   const users = new UserRepository(db);
   const restaurants = new RestaurantRepository(db);
   const orders = new OrderRepository(db);
@@ -67,6 +72,12 @@ export function createServices({ db, config, partners, transitions, jobs, bus, m
     auth: new AuthService(users, tokens, config.auth),
     restaurants: new RestaurantService(restaurants, config.menuSync.staleAfterMs),
     orders: orderService,
+    orderExports: new OrderExportService({
+      restaurants,
+      exports: new OrderExportRepository(db, exportPool),
+      maxDurationMs: config.exports.maxDurationMs,
+      log,
+    }),
     couriers,
     courierDirectory,
     courierStream: new CourierSockets({
