@@ -16,12 +16,16 @@ describe('health figures', () => {
     for (let i = 0; i < 99; i++) request('/v1/orders', 0.004);
     request('/v1/feed', 0.3);
     metrics.partnerBreakerState.set({ partner: 'payments' }, 1);
+    const call = (partner: string, seconds: number) => metrics.partnerCallSeconds.observe({ partner, operation: 'op', outcome: 'ok' }, seconds);
+    for (let i = 0; i < 50; i++) call('payments', 0.03);
+    call('eta', 0.3);
     metrics.liveSources.connections = () => ({ order_track: 3 });
     const first = await health.sample();
     assert.ok(first.requests_per_second > 0);
     // 99 of the 100 requests were under 5 ms.
     assert.equal(first.latency_p99_ms, 5);
     assert.deepEqual(first.breakers, { payments: 'open' });
+    assert.deepEqual(first.partner_latency_p99_ms, { payments: 50, eta: 400 });
     assert.deepEqual(first.live_connections, { order_track: 3 });
     assert.ok(first.event_loop.utilization >= 0 && first.event_loop.utilization <= 1);
 
@@ -31,5 +35,6 @@ describe('health figures', () => {
     const third = await health.sample();
     assert.equal(third.requests_per_second, 0);
     assert.equal(third.latency_p99_ms, null);
+    assert.deepEqual(third.partner_latency_p99_ms, { payments: null, eta: null }, 'no calls since the last sample');
   });
 });

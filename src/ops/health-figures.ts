@@ -1,40 +1,29 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-
-type IntervalHistogram = ReturnType<typeof monitorEventLoopDelay>;
+import type { Histogram } from 'prom-client';
+import { BREAKER_STATES, type HealthSample } from './health-sample.ts';
 import type { Metrics } from './metrics.ts';
 
-/** cockatiel's CircuitState numbers, as dabba_partner_breaker_state exports them. */
-const BREAKER_STATES = ['closed', 'open', 'half_open', 'isolated'] as const;
+type IntervalHistogram = ReturnType<typeof monitorEventLoopDelay>;
 
-interface RequestTotals {
+interface Totals {
   count: number;
   /** Cumulative counts by bucket upper bound (seconds), ascending. */
   buckets: [number, number][];
 }
 
-export interface HealthSample {
-  at: number;
-  requests_per_second: number;
-  /** Upper bound of the latency bucket holding the 99th percentile since the last sample; null when there were no requests. */
-  latency_p99_ms: number | null;
-  requests_in_flight: number;
-  event_loop: { delay_p99_ms: number; utilization: number };
-  db_pool: { total: number; idle: number; waiting: number } | null;
-  breakers: Record<string, (typeof BREAKER_STATES)[number] | 'unknown'>;
-  live_connections: Record<string, number>;
-}
+const EMPTY: Totals = { count: 0, buckets: [] };
 
 /**
  * The server's own figures for the ops stream, once per sample and cheaply: differences of the
- * request histogram's totals since the last sample (no per-request work), the loop's delay from its
- * own histogram and its utilisation from perf_hooks, the rest read from what `/metrics` reads.
- * Measures only while started: no ops watcher, no cost.
+ * request and partner-call histograms' totals since the last sample (no per-request work), the loop's
+ * delay from its own histogram and its utilisation from perf_hooks, the rest read from what `/metrics`
+ * reads. Measures only while started: no ops watcher, no cost.
  */
 export class HealthFigures {
   readonly #metrics: Metrics | undefined;
   #delay: IntervalHistogram | undefined;
   #elu = performance.eventLoopUtilization();
-  #last: RequestTotals & { at: number } = { count: 0, buckets: [], at: 0 };
+  #last: { at: number; requests: Totals; partners: Map<string, Totals> } = { at: 0, requests: EMPTY, partners: new Map() };
 
   constructor(metrics: Metrics | undefined) {
     this.#metrics = metrics;
@@ -44,7 +33,7 @@ export class HealthFigures {
     this.#delay = monitorEventLoopDelay({ resolution: 10 });
     this.#delay.enable();
     this.#elu = performance.eventLoopUtilization();
-    this.#last = { ...(await this.#requests()), at: performance.now() };
+    this.#last = { at: performance.now(), ...(await this.#totals()) };
   }
 
   stop() {
@@ -55,11 +44,13 @@ export class HealthFigures {
   async sample(): Promise<HealthSample> {
     const m = this.#metrics;
     const now = performance.now();
-    const totals = await this.#requests();
+    const { requests, partners } = await this.#totals();
     const seconds = Math.max(0.001, (now - this.#last.at) / 1000);
-    const count = totals.count - this.#last.count;
-    const p99 = count > 0 ? quantileBound(totals.buckets, this.#last.buckets, count * 0.99) : null;
-    this.#last = { ...totals, at: now };
+    const count = requests.count - this.#last.requests.count;
+    const p99 = p99Since(requests, this.#last.requests);
+    const partnerP99: HealthSample['partner_latency_p99_ms'] = {};
+    for (const [partner, totals] of partners) partnerP99[partner] = p99Since(totals, this.#last.partners.get(partner) ?? EMPTY);
+    this.#last = { at: now, requests, partners };
     const elu = performance.eventLoopUtilization();
     const utilization = performance.eventLoopUtilization(elu, this.#elu).utilization;
     this.#elu = elu;
@@ -73,34 +64,54 @@ export class HealthFigures {
     return {
       at: Date.now(),
       requests_per_second: Math.round((count / seconds) * 10) / 10,
-      latency_p99_ms: p99 === null ? null : Math.round(p99 * 1000),
+      latency_p99_ms: p99,
       requests_in_flight: (await m?.httpInFlight.get())?.values[0]?.value ?? 0,
       event_loop: { delay_p99_ms: Math.round(delayP99 * 10) / 10, utilization: Math.round(utilization * 1000) / 1000 },
       db_pool: pool ? { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } : null,
       breakers,
+      partner_latency_p99_ms: partnerP99,
       live_connections: m?.liveSources.connections?.() ?? {},
     };
   }
 
-  /** Finished requests and their latency buckets so far, over every route (streams and sockets are not timed: plugins/live-route.ts). */
-  async #requests(): Promise<RequestTotals> {
-    const metric = await this.#metrics?.httpSeconds.get();
-    let count = 0;
-    const buckets = new Map<number, number>();
-    for (const v of metric?.values ?? []) {
-      if (v.metricName?.endsWith('_count')) count += v.value;
-      else if (v.metricName?.endsWith('_bucket')) {
-        const { le: bound } = v.labels as { le?: string | number };
-        const le = bound === '+Inf' ? Number.POSITIVE_INFINITY : Number(bound);
-        buckets.set(le, (buckets.get(le) ?? 0) + v.value);
-      }
-    }
-    return { count, buckets: [...buckets].sort(([a], [b]) => a - b) };
+  /**
+   * Finished requests over every route (streams and sockets are not timed: plugins/live-route.ts), and
+   * partner calls per partner, with their latency buckets so far.
+   */
+  async #totals() {
+    const [requests, partners] = await Promise.all([histogramTotals(this.#metrics?.httpSeconds), histogramTotals(this.#metrics?.partnerCallSeconds, 'partner')]);
+    return { requests: requests.get('') ?? EMPTY, partners };
   }
 }
 
+/** A histogram's count and cumulative buckets summed over its series: all together, or per value of one label. */
+async function histogramTotals(metric: Histogram<string> | undefined, by?: string): Promise<Map<string, Totals>> {
+  const groups = new Map<string, { count: number; buckets: Map<number, number> }>();
+  for (const v of (await metric?.get())?.values ?? []) {
+    const key = by === undefined ? '' : String(v.labels[by] ?? '');
+    let group = groups.get(key);
+    if (!group) {
+      group = { count: 0, buckets: new Map() };
+      groups.set(key, group);
+    }
+    if (v.metricName?.endsWith('_count')) group.count += v.value;
+    else if (v.metricName?.endsWith('_bucket')) {
+      const { le: bound } = v.labels as { le?: string | number };
+      const le = bound === '+Inf' ? Number.POSITIVE_INFINITY : Number(bound);
+      group.buckets.set(le, (group.buckets.get(le) ?? 0) + v.value);
+    }
+  }
+  return new Map([...groups].map(([key, g]) => [key, { count: g.count, buckets: [...g.buckets].sort(([a], [b]) => a - b) }]));
+}
+
+/** The p99 in milliseconds of what was observed between two totals; null when nothing was. */
+function p99Since(now: Totals, before: Totals): number | null {
+  const count = now.count - before.count;
+  return count > 0 ? Math.round(quantileBound(now.buckets, before.buckets, count * 0.99) * 1000) : null;
+}
+
 /**
- * The smallest bucket bound under which `rank` of the requests since `before` fell; the largest finite
+ * The smallest bucket bound under which `rank` of the observations since `before` fell; the largest finite
  * bound when it is the open-ended bucket (the answer reads "that long or more").
  */
 function quantileBound(now: [number, number][], before: [number, number][], rank: number): number {

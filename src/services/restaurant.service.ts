@@ -37,6 +37,11 @@ export class RestaurantService {
     };
   }
 
+  /** The restaurants the caller owns: where an owner's board starts. */
+  async owned(who: Principal) {
+    return { items: await this.#restaurants.ownedBy(who.id) };
+  }
+
   async get(id: string) {
     const restaurant = await this.#restaurants.findById(id);
     if (!restaurant) throw notFound('Restaurant');

@@ -84,6 +84,11 @@ export class RestaurantRepository {
       .execute();
   }
 
+  /** An owner's restaurants, by name. */
+  ownedBy(ownerId: string) {
+    return this.db.selectFrom('restaurants').select(RESTAURANT_COLUMNS).where('owner_id', '=', ownerId).orderBy('name').orderBy('id').execute();
+  }
+
   findById(id: string) {
     return this.db.selectFrom('restaurants').select(RESTAURANT_COLUMNS).where('id', '=', id).executeTakeFirst();
   }

@@ -58,6 +58,12 @@ export const ListNearby = {
   querystring: NearbyQuery,
   response: { 200: page(NearbyRestaurant), ...problems(400) },
 };
+export const ListOwned = {
+  ...owner,
+  tags: ['restaurants'],
+  summary: "The caller's own restaurants, by name (restaurant owners)",
+  response: { 200: Type.Object({ items: Type.Array(Restaurant) }), ...problems(401, 403) },
+};
 export const GetRestaurant = {
   tags: ['restaurants'],
   summary: 'One restaurant',

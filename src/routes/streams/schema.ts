@@ -81,7 +81,8 @@ export const OpsStream = {
     'Once a second: `event: city` `{ at, couriers: [{ id, lat, lng, state ("available" | "offered" | "busy" | "stale"), at }], orders: ' +
     '[{ id, status, courier_id, restaurant_lat, restaurant_lng, delivery_lat, delivery_lng }], orders_truncated }` (orders in flight, at most 5,000), ' +
     'and `event: health` `{ at, requests_per_second, latency_p99_ms, requests_in_flight, event_loop: { delay_p99_ms, utilization }, db_pool: ' +
-    '{ total, idle, waiting }, breakers: { <partner>: "closed" | "open" | "half_open" | "isolated" }, live_connections: { <kind>: n } }` ' +
+    '{ total, idle, waiting }, breakers: { <partner>: "closed" | "open" | "half_open" | "isolated" }, partner_latency_p99_ms: { <partner>: ms | null }, ' +
+    'live_connections: { <kind>: n } }` ' +
     '(rates and percentiles since the previous sample; latency excludes streams). A slow reader gets the latest sample, not a backlog. ' +
     'No `id:`: there is nothing to resume.',
   querystring: StreamQuery,
