@@ -14,9 +14,11 @@ import problemDetails, { frameworkError } from './plugins/problem-details.ts';
 import rateLimits from './plugins/rate-limits.ts';
 import { schemaController } from './plugins/request-validation.ts';
 import services, { type ServicesOptions } from './plugins/services.ts';
+import webPages from './plugins/web-pages.ts';
 import websocket from './plugins/websocket.ts';
 import authRoutes from './routes/auth/index.ts';
 import courierRoutes from './routes/courier/index.ts';
+import exportRoutes from './routes/exports/index.ts';
 import feedRoutes from './routes/feed/index.ts';
 import healthRoutes from './routes/health/index.ts';
 import opsRoutes from './routes/ops/index.ts';
@@ -128,6 +130,8 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
   await app.register(orderRoutes);
   await app.register(opsRoutes);
   await app.register(streamRoutes);
+  await app.register(exportRoutes);
   await app.register(courierRoutes);
+  await app.register(webPages, { distDir: config.web.distDir, demoAccounts: config.seedDemo });
   return app;
 }

@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import cluster from 'node:cluster';
 import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import closeWithGrace from 'close-with-grace';
@@ -26,7 +27,13 @@ const USAGE = `usage: dabba <command>
   partners  the partner simulators only, on SIM_PORT
   bench     the benchmark: --scenario feed|order|shed (default all), overhead (tracing and
             loop-monitor cost), track (10,000 watchers, 1,000 couriers), dispatch (a 500 × 1,000
-            solve off the loop) or soak (half of capacity for --minutes, default 30), --quick`;
+            solve off the loop), export (a 1,000,000-order CSV export's memory) or soak (half of
+            capacity for --minutes, default 30), --quick
+  demo      what \`up\` starts, plus the demo city alive: customers ordering, restaurants cooking,
+            couriers riding, all through the API; --rate N (orders a minute), --time-scale N,
+            --minutes M, --orders K, --max-in-flight N, --max-error-rate F, --couriers N,
+            --customers N, --json;
+            --url http://127.0.0.1:PORT drives an API already running instead`;
 
 /** DATABASE_URL when given; otherwise the embedded PostgreSQL under DABBA_DATA_DIR. */
 async function database(config: Config): Promise<{ config: Config; embedded?: EmbeddedDatabase }> {
@@ -93,18 +100,27 @@ function developmentNotice(config: Config) {
   return `development mode (dabba up)${what}; in production run \`dabba serve\` with JWT_SECRET set\n`;
 }
 
-async function up(config: Config) {
+interface UpHooks {
+  /** Runs first when everything stops; a reason it returns makes the exit code 1, once all has stopped. */
+  beforeStop?: () => Promise<string | undefined>;
+  /** How much longer than the API's own drain the stop may take, for what `beforeStop` does. */
+  stopBudgetMs?: number;
+}
+
+async function up(config: Config, hooks: UpHooks = {}) {
   if (config.mode === 'development') process.stdout.write(developmentNotice(config));
   let app: Awaited<ReturnType<typeof startServer>> | undefined;
   let embedded: EmbeddedDatabase | undefined;
   let simulators: ChildProcess | undefined;
   // Installed first, so a signal during start-up still stops whatever has started.
-  closeWithGrace({ delay: config.shutdownTimeoutMs + 5_000, logger: false }, async ({ signal, err }) => {
+  const grace = closeWithGrace({ delay: config.shutdownTimeoutMs + 5_000 + (hooks.stopBudgetMs ?? 0), logger: false }, async ({ signal, err }) => {
     if (err) process.stderr.write(`${err.stack ?? err}\n`);
     if (signal) process.stdout.write(`\n${signal}: stopping …\n`);
+    const failure = await hooks.beforeStop?.();
     if (app) await stopServer(app, config.shutdownTimeoutMs);
     await stopChild(simulators);
     await embedded?.close();
+    if (failure) throw new Error(failure);
   });
   const withDb = await database(config);
   embedded = withDb.embedded;
@@ -116,6 +132,50 @@ async function up(config: Config) {
   app = await startServer(withPartners.config);
   await catalog?.load(app.services.menuSync, app.log);
   process.stdout.write(banner(withPartners.config));
+  return { app, stop: () => grace.close() };
+}
+
+/**
+ * `dabba demo`: what `up` starts, set for a city of simulated clients on this machine, and the city
+ * simulation in a process of its own (`demo --url`), so its clients never compete with the API's event
+ * loop; when the city stops (a bound reached, or Ctrl-C), the API stops after it, as `up` does.
+ */
+async function demo(config: Config, json: boolean) {
+  if (!config.seedDemo) throw new ConfigError('Invalid configuration: `dabba demo` needs the demo city: SEED_DEMO=true, outside production');
+  const { cityEnv, demoApiConfig } = await import('../sim/city/city-command.ts');
+  // A request line per order step would bury the city's own figures; LOG_LEVEL still says otherwise.
+  const apiConfig: Config = { ...demoApiConfig(config), logLevel: process.env.LOG_LEVEL ? config.logLevel : 'warn' };
+  let city: { child: ChildProcess; exited: Promise<[number | null]> } | undefined;
+  let stopping = false;
+  const started = await up(apiConfig, {
+    // The city closes its streams and sockets and sends its couriers off shift (each within 2 s).
+    stopBudgetMs: 10_000,
+    async beforeStop() {
+      stopping = true;
+      if (!city) return undefined;
+      const { child, exited } = city;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const [code] = await exited;
+      return code === 0 ? undefined : 'the city simulation failed';
+    },
+  });
+  // Stopped while starting: no city to start.
+  if (stopping) return;
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'demo', '--url', loopbackUrl(started.app), ...(json ? ['--json'] : [])], {
+    env: { ...process.env, ...cityEnv(config.demo), COURIER_MAX_SPEED_KMH: String(apiConfig.couriers.maxSpeedKmh) },
+    stdio: 'inherit',
+  });
+  city = { child, exited: once(child, 'exit') as Promise<[number | null]> };
+  void city.exited.then(() => {
+    if (!stopping) void started.stop();
+  });
+}
+
+/** Where a client on this machine reaches the API, whichever address it listens on. */
+function loopbackUrl(app: Awaited<ReturnType<typeof startServer>>) {
+  const { address, port } = app.server.address() as AddressInfo;
+  const host = address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '[::1]' : address.includes(':') ? `[${address}]` : address;
+  return `http://${host}:${port}`;
 }
 
 async function partners(config: Config) {
@@ -161,10 +221,34 @@ async function main() {
       scenario: { type: 'string' },
       quick: { type: 'boolean' },
       minutes: { type: 'string' },
+      url: { type: 'string' },
+      json: { type: 'boolean' },
+      rate: { type: 'string' },
+      'time-scale': { type: 'string' },
+      orders: { type: 'string' },
+      'max-in-flight': { type: 'string' },
+      'max-error-rate': { type: 'string' },
+      couriers: { type: 'string' },
+      customers: { type: 'string' },
     },
   });
   const command = positionals[0];
-  const env = values.workers === undefined ? process.env : { ...process.env, WORKERS: values.workers };
+  // Options that stand for a variable are checked as that variable, with its bounds.
+  const flags: Record<string, string | undefined> = { WORKERS: values.workers };
+  if (command === 'demo') {
+    Object.assign(flags, {
+      DEMO_ORDERS_PER_MIN: values.rate,
+      DEMO_TIME_SCALE: values['time-scale'],
+      DEMO_MINUTES: values.minutes,
+      DEMO_MAX_ORDERS: values.orders,
+      DEMO_MAX_IN_FLIGHT: values['max-in-flight'],
+      DEMO_MAX_ERROR_RATE: values['max-error-rate'],
+      DEMO_COURIERS: values.couriers,
+      DEMO_CUSTOMERS: values.customers,
+    });
+  }
+  const given = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+  const env = Object.keys(given).length === 0 ? process.env : { ...process.env, ...given };
   // `serve` is production whatever NODE_ENV says: a real JWT_SECRET, never the demo seed.
   const config = loadConfig(env, command === 'serve' ? { mode: 'production' } : {});
   switch (command) {
@@ -176,6 +260,9 @@ async function main() {
       return migrate(config);
     case 'partners':
       return partners(config);
+    case 'demo':
+      if (values.url === undefined) return demo(config, values.json === true);
+      return (await import('../sim/city/city-command.ts')).runCity(config, values.url, values.json === true);
     case 'bench': {
       const all = ['feed', 'order', 'shed'] as const;
       const scenario = values.scenario;
@@ -193,6 +280,11 @@ async function main() {
         process.exitCode = (await dispatchBench(values.quick === true)) ? 0 : 1;
         return;
       }
+      if (scenario === 'export') {
+        const { exportBench } = await import('../bench/export.ts');
+        process.exitCode = (await exportBench(values.quick === true)) ? 0 : 1;
+        return;
+      }
       if (scenario === 'soak') {
         const { soak, soakOptions } = await import('../bench/soak.ts');
         const ok = await soak(soakOptions(values.minutes === undefined ? [] : ['--minutes', values.minutes]));
@@ -200,7 +292,7 @@ async function main() {
         return;
       }
       if (scenario !== undefined && !all.includes(scenario as (typeof all)[number])) {
-        throw new ConfigError(`Invalid option: --scenario must be one of ${[...all, 'overhead', 'soak', 'track', 'dispatch'].join(', ')} (got "${scenario}")`);
+        throw new ConfigError(`Invalid option: --scenario must be one of ${[...all, 'overhead', 'soak', 'track', 'dispatch', 'export'].join(', ')} (got "${scenario}")`);
       }
       const { bench } = await import('../bench/run.ts');
       await bench({ scenarios: scenario ? [scenario as (typeof all)[number]] : [...all], quick: values.quick === true });
@@ -211,6 +303,8 @@ async function main() {
       await dispatchBench(values.quick === true);
       const { trackBench } = await import('../bench/track.ts');
       await trackBench(values.quick === true);
+      const { exportBench } = await import('../bench/export.ts');
+      await exportBench(values.quick === true);
       return;
     }
     default:

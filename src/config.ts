@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import Type, { type Static } from 'typebox';
 import { Value } from 'typebox/value';
@@ -134,7 +135,8 @@ const Live = {
   DISPATCH_LEASE_CHECK_MS: Ms(100, 60_000, 2_000),
   COURIER_STALE_AFTER_MS: Ms(1_000, 3_600_000, 30_000),
   COURIER_OFF_SHIFT_AFTER_MS: Ms(1_000, 86_400_000, 120_000),
-  COURIER_MAX_SPEED_KMH: Count(1, 1_000, 150),
+  // High enough for `dabba demo`'s couriers, whose city speeds are multiplied by DEMO_TIME_SCALE.
+  COURIER_MAX_SPEED_KMH: Count(1, 100_000, 150),
   // At most one accepted position per courier per interval; the excess is coalesced (the latest wins).
   COURIER_MIN_FIX_INTERVAL_MS: Ms(0, 60_000, 1_000),
   COURIER_POSITION_FLUSH_MS: Ms(100, 60_000, 1_000),
@@ -147,6 +149,37 @@ const Live = {
   STREAM_TICKET_TTL_SECONDS: Count(5, 600, 30),
 };
 
+/** The web pages the API serves at `/`. */
+const Pages = {
+  // Unset: web/dist in the project, where `npm run build:web` writes them.
+  WEB_DIST_DIR: Type.Optional(Type.String({ minLength: 1 })),
+};
+
+/** Order exports, streamed from a pool of connections of their own so they never take order traffic's. */
+const Exports = {
+  // Exports at once per process, each holding one connection (beside DATABASE_POOL_MAX's) for as long as it streams.
+  EXPORT_MAX_CONCURRENT: Count(1, 64, 2),
+  // An export still streaming after this is cut: a slow reader cannot hold a connection, and an old snapshot, for ever.
+  EXPORT_MAX_DURATION_MS: Ms(1_000, 86_400_000, 900_000),
+};
+
+/** `dabba demo`: the simulated city's customers, kitchens and couriers driving the API (sim/city). */
+const Demo = {
+  // Per real minute, whatever DEMO_TIME_SCALE says: the load the API sees.
+  DEMO_ORDERS_PER_MIN: Type.Number({ exclusiveMinimum: 0, maximum: 6_000, default: 6 }),
+  // Divides every delay of the city (a kitchen's reaction, preparation, a ride): 60 makes a city minute a second.
+  DEMO_TIME_SCALE: Type.Number({ minimum: 1, maximum: 1_000, default: 1 }),
+  DEMO_MAX_IN_FLIGHT: Count(1, 10_000, 60),
+  DEMO_MAX_ORDERS: Count(1, 1_000_000, 10_000),
+  // 0 = until stopped.
+  DEMO_MINUTES: Type.Number({ minimum: 0, maximum: 10_080, default: 0 }),
+  // Errors per request (and socket message) past which the run ends with exit code 1.
+  DEMO_MAX_ERROR_RATE: Type.Number({ minimum: 0, maximum: 1, default: 0.02 }),
+  // How many of the demo city's couriers (60) and customers (20) take part.
+  DEMO_COURIERS: Count(1, 60, 60),
+  DEMO_CUSTOMERS: Count(1, 20, 20),
+};
+
 /** Tracing export. */
 const Tracing = {
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Url),
@@ -154,8 +187,10 @@ const Tracing = {
 };
 
 /** Every variable dabba reads, grouped by concern, with its default: the one place the environment is described. */
-export const EnvSchema = Type.Object({ ...Server, ...Database, ...Auth, ...RateLimits, ...Partners, ...Orders, ...Overload, ...Live, ...Tracing });
+export const EnvSchema = Type.Object({ ...Server, ...Database, ...Auth, ...RateLimits, ...Partners, ...Orders, ...Overload, ...Live, ...Pages, ...Exports, ...Demo, ...Tracing });
 export type Env = Static<typeof EnvSchema>;
+
+const WEB_DIST_DEFAULT = fileURLToPath(new URL('../web/dist', import.meta.url));
 
 /** Used only outside production, where a missing secret must not stop a first `npm start`. Published, so never accepted in production. */
 const DEVELOPMENT_SECRET = 'dabba-development-secret-not-for-production-use';
@@ -324,6 +359,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
       positionIntervalMs: e.LIVE_POSITION_INTERVAL_MS,
       reconnectMs: e.LIVE_RECONNECT_MS,
       ticketTtlSeconds: e.STREAM_TICKET_TTL_SECONDS,
+    },
+    exports: { maxConcurrent: e.EXPORT_MAX_CONCURRENT, maxDurationMs: e.EXPORT_MAX_DURATION_MS },
+    web: { distDir: e.WEB_DIST_DIR === undefined ? WEB_DIST_DEFAULT : path.resolve(e.WEB_DIST_DIR) },
+    demo: {
+      ordersPerMinute: e.DEMO_ORDERS_PER_MIN,
+      timeScale: e.DEMO_TIME_SCALE,
+      maxInFlight: e.DEMO_MAX_IN_FLIGHT,
+      maxOrders: e.DEMO_MAX_ORDERS,
+      minutes: e.DEMO_MINUTES,
+      maxErrorRate: e.DEMO_MAX_ERROR_RATE,
+      couriers: e.DEMO_COURIERS,
+      customers: e.DEMO_CUSTOMERS,
     },
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,

@@ -5,7 +5,7 @@ import type { Db } from '../database.ts';
 import { CUISINES, RESTAURANTS } from './demo-menus.ts';
 import { seededRandom as random } from '../../domain/seeded-random.ts';
 
-const DEMO_CENTER = { lat: 19.076, lng: 72.8777 };
+export const DEMO_CENTER = { lat: 19.076, lng: 72.8777 };
 export const DEMO_PASSWORD = 'dabba-demo';
 export const DEMO_ACCOUNTS = {
   customer: 'customer@dabba.test',
@@ -16,6 +16,17 @@ export const DEMO_ACCOUNTS = {
 
 const COURIERS = 60;
 const OWNERS = 6;
+// The city simulation (sim/city) orders as these: signing in is cheaper than registering, which is rate-limited.
+const CUSTOMERS = 20;
+const numbered = (count: number, prefix: string) => Array.from({ length: count }, (_, i) => `${prefix}${i + 1}@dabba.test`);
+
+/** Every person of the demo city by role, each list starting with its demo account: what the seed creates and the city simulation signs in as. */
+export const DEMO_CITY_ACCOUNTS = {
+  customers: [DEMO_ACCOUNTS.customer, ...numbered(CUSTOMERS - 1, 'customer')],
+  owners: [DEMO_ACCOUNTS.restaurant, ...numbered(OWNERS, 'owner')],
+  couriers: [DEMO_ACCOUNTS.courier, ...numbered(COURIERS - 1, 'courier')],
+} as const;
+
 // Seeding is the only writer that takes this lock, so two nodes starting on an empty database seed once.
 const SEED_LOCK = 727_001;
 
@@ -45,8 +56,9 @@ export async function seedDemoCity(db: Db): Promise<boolean> {
         user(DEMO_ACCOUNTS.restaurant, 'Ravi Restaurateur', 'restaurant'),
         user(DEMO_ACCOUNTS.courier, 'Kabir Courier', 'courier'),
         user(DEMO_ACCOUNTS.admin, 'Meera Admin', 'admin'),
-        ...Array.from({ length: OWNERS }, (_, i) => user(`owner${i + 1}@dabba.test`, `Owner ${i + 1}`, 'restaurant')),
-        ...Array.from({ length: COURIERS - 1 }, (_, i) => user(`courier${i + 1}@dabba.test`, `Courier ${i + 1}`, 'courier')),
+        ...DEMO_CITY_ACCOUNTS.owners.slice(1).map((email, i) => user(email, `Owner ${i + 1}`, 'restaurant')),
+        ...DEMO_CITY_ACCOUNTS.couriers.slice(1).map((email, i) => user(email, `Courier ${i + 1}`, 'courier')),
+        ...DEMO_CITY_ACCOUNTS.customers.slice(1).map((email, i) => user(email, `Customer ${i + 1}`, 'customer')),
       ])
       .returning(['id', 'role', 'email'])
       .execute();
