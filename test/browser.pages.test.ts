@@ -207,6 +207,31 @@ describe('the pages in a real browser, with the demo city alive', await browserS
     },
   );
 
+  it('a courier goes on shift on the courier page: its socket goes live and carries its positions, until it goes off shift', async () => {
+    // Not one of the city's couriers, so no simulated app holds this courier's socket.
+    const email = DEMO_CITY_ACCOUNTS.couriers.at(-1)!;
+    const shift = async () => {
+      const { rows } = await city.sql.query<{ on_shift: boolean; last_seen_at: Date | null }>(
+        'SELECT c.on_shift, c.last_seen_at FROM couriers c JOIN users u ON u.id = c.user_id WHERE u.email = $1',
+        [email],
+      );
+      return rows[0]!;
+    };
+    const page = await city.person();
+    await city.signIn(page, '/courier', email);
+    await page.getByRole('button', { name: 'Go on shift' }).click();
+    await page.getByRole('button', { name: 'Go off shift' }).waitFor();
+    await page.getByText('Courier link: Live').waitFor();
+    assert.equal((await shift()).on_shift, true);
+    const firstSeen = (await shift()).last_seen_at?.getTime() ?? 0;
+    const deadline = Date.now() + 10_000;
+    while (((await shift()).last_seen_at?.getTime() ?? 0) <= firstSeen && Date.now() < deadline) await sleep(250);
+    assert.ok(((await shift()).last_seen_at?.getTime() ?? 0) > firstSeen, 'the page sends positions over its socket, and they are recorded');
+    await page.getByRole('button', { name: 'Go off shift' }).click();
+    await page.getByRole('button', { name: 'Go on shift' }).waitFor();
+    assert.equal((await shift()).on_shift, false);
+  });
+
   it('the ops dashboard’s courier dots move between two screenshots', async () => {
     const page = await city.person();
     await city.signIn(page, '/ops', DEMO_ACCOUNTS.admin);

@@ -22,7 +22,7 @@ import {
   validRequestArbitrary,
 } from './fuzz.generators.ts';
 import { MOVE_FROM, PREFERRED, nearCentre } from './fuzz.domain.ts';
-import { type Answer, clip, describeAnswer, fileOperations, loggedFor, send as sendRequest, streamOperations } from './fuzz.transport.ts';
+import { type Answer, clip, describeAnswer, fileOperations, loggedFor, problemViolations, send as sendRequest, streamOperations } from './fuzz.transport.ts';
 import { LogCollector } from './ops.helper.ts';
 import { type Actor, CENTER, TEST_PASSWORD, type TestRestaurant, createRestaurant, createUser, databaseDigest, eventually, placeOrder, setup, testConfig } from './helper.ts';
 
@@ -233,19 +233,7 @@ function violations(op: Operation, r: FuzzRequest, a: Answer): string[] {
     return [`a ${a.status}${cause ? ` (logged: ${clip(cause, 100)})` : ''}`, ...out];
   }
   if (r.kind === 'invalid' && a.status < 400) out.push(`an invalid request answered ${a.status}`);
-  if (a.status >= 400) {
-    if (a.bytes > MAX_PROBLEM_BYTES) out.push(`a problem over ${MAX_PROBLEM_BYTES / KiB} KiB`);
-    if (!a.type.startsWith('application/problem+json')) return [...out, `a ${a.status} not as application/problem+json`];
-    let p: Record<string, unknown>;
-    try {
-      p = JSON.parse(a.body);
-    } catch {
-      return [...out, `a ${a.status} whose body is not JSON`];
-    }
-    if (!['type', 'title', 'detail'].every((k) => typeof p[k] === 'string') || p.status !== a.status) out.push(`a ${a.status} that is not a complete problem`);
-    if (r.kind === 'valid' && String(p.type).endsWith('/validation')) out.push('a schema-valid request failed validation');
-    return out;
-  }
+  if (a.status >= 400) return [...out, ...problemViolations(r, a, MAX_PROBLEM_BYTES)];
   if (a.bytes > MAX_SUCCESS_BYTES) out.push(`a success over ${MAX_SUCCESS_BYTES / KiB} KiB`);
   if (a.status === 204) return a.bytes === 0 ? out : [...out, 'a 204 with a body'];
   if (streams.has(op.key) && a.status === 200) return a.type.startsWith('text/event-stream') ? out : [...out, `a stream's 200 as ${a.type}`];

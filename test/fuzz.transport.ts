@@ -77,3 +77,19 @@ export const describeAnswer = (log: { text: string }, r: FuzzRequest, a: Answer)
   loggedFor(log, a)
     .map((l) => `\n    logged: ${clip(JSON.stringify(l.err ?? l), 600)}`)
     .join('');
+
+/** What an error answer broke: every one is a complete problem+json of bounded size, and a request the schema admits is never refused as invalid. */
+export function problemViolations(r: FuzzRequest, a: Answer, maxBytes: number): string[] {
+  const out: string[] = [];
+  if (a.bytes > maxBytes) out.push(`a problem over ${maxBytes / 1024} KiB`);
+  if (!a.type.startsWith('application/problem+json')) return [...out, `a ${a.status} not as application/problem+json`];
+  let p: Record<string, unknown>;
+  try {
+    p = JSON.parse(a.body);
+  } catch {
+    return [...out, `a ${a.status} whose body is not JSON`];
+  }
+  if (!['type', 'title', 'detail'].every((k) => typeof p[k] === 'string') || p.status !== a.status) out.push(`a ${a.status} that is not a complete problem`);
+  if (r.kind === 'valid' && String(p.type).endsWith('/validation')) out.push('a schema-valid request failed validation');
+  return out;
+}
