@@ -13,6 +13,7 @@ import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded-post
 import { migrateToLatest } from './db/migrate.ts';
 import { simulatedCatalog } from './db/seed/demo-catalog.ts';
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from './db/seed/demo-city.ts';
+import { endsWithUs } from './child-lifetime.ts';
 import { superviseWorkers } from './cluster.ts';
 import { startServer, stopServer } from './server.ts';
 
@@ -54,10 +55,12 @@ const PARTNER_NAMES = ['payments', 'pos', 'eta', 'notify', 'catalog'] as const;
  */
 async function partnerSimulators(config: Config): Promise<{ config: Config; child?: ChildProcess }> {
   if (PARTNER_NAMES.every((p) => config.partners[p])) return { config };
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'partners'], {
-    env: { ...process.env, SIM_PORT: String(config.simPort), SIM_HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = endsWithUs(
+    spawn(process.execPath, [fileURLToPath(import.meta.url), 'partners'], {
+      env: { ...process.env, SIM_PORT: String(config.simPort), SIM_HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
   const [line] = (await Promise.race([
     once(child.stdout!, 'data'),
     once(child, 'exit').then(([code]) => {
@@ -161,10 +164,12 @@ async function demo(config: Config, json: boolean) {
   });
   // Stopped while starting: no city to start.
   if (stopping) return;
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'demo', '--url', loopbackUrl(started.app), ...(json ? ['--json'] : [])], {
-    env: { ...process.env, ...cityEnv(config.demo), COURIER_MAX_SPEED_KMH: String(apiConfig.couriers.maxSpeedKmh) },
-    stdio: 'inherit',
-  });
+  const child = endsWithUs(
+    spawn(process.execPath, [fileURLToPath(import.meta.url), 'demo', '--url', loopbackUrl(started.app), ...(json ? ['--json'] : [])], {
+      env: { ...process.env, ...cityEnv(config.demo), COURIER_MAX_SPEED_KMH: String(apiConfig.couriers.maxSpeedKmh) },
+      stdio: 'inherit',
+    }),
+  );
   city = { child, exited: once(child, 'exit') as Promise<[number | null]> };
   void city.exited.then(() => {
     if (!stopping) void started.stop();

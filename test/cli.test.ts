@@ -14,6 +14,14 @@ const external = process.env.DABBA_TEST_MODE === 'external';
 
 
 const children: ChildProcess[] = [];
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 // A failed assertion must not leave a `dabba up` running: its open pipes would keep the file alive.
 after(() => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -136,6 +144,28 @@ describe('dabba command line', () => {
     second.child.kill('SIGTERM');
     const [code2] = await second.exited;
     assert.equal(code2, 0, second.output());
+
+    // A second signal ends `up` at once, without its orderly stop: what it started still ends with it.
+    const simPort = await freePort();
+    const third = run(['up'], { ...env, SIM_PORT: String(simPort) });
+    await waitReady(base, third);
+    const simAlive = () => fetch(`http://127.0.0.1:${simPort}/_sim/partners`).then(() => true, () => false);
+    assert.ok(await simAlive(), 'the partner simulators answer on SIM_PORT');
+    const pgPid3 = external ? undefined : Number((await readFile(pgPidFile, 'utf8')).split('\n')[0]);
+    third.child.kill('SIGTERM');
+    // A signal sent while the same one is still pending is merged into it: the second waits for the first's effect.
+    await waitFor('the orderly stop to begin', () => /SIGTERM: stopping/.test(third.output()));
+    third.child.kill('SIGTERM');
+    const [code3] = await third.exited;
+    assert.notEqual(code3, 0, 'a forced stop is not a clean one');
+    let simGone = false;
+    let pgGone = pgPid3 === undefined;
+    for (const deadline = Date.now() + 15_000; (!simGone || !pgGone) && Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+      simGone = !(await simAlive());
+      if (!pgGone) pgGone = !alive(pgPid3!);
+    }
+    assert.ok(simGone, 'the partner simulators ended with dabba');
+    assert.ok(pgGone, 'the embedded PostgreSQL ended with dabba');
   });
 
   it('`dabba migrate` applies the schema to an empty database and is a no-op the second time', async () => {

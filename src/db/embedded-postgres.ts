@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { ConfigError } from '../config.ts';
+import { endsWithUs } from '../child-lifetime.ts';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -240,7 +241,8 @@ async function initialise(binaries: Binaries, dir: string, account: Account | un
 
 /** Starts the postmaster; resolves once it accepts connections, rejects if it exits first. */
 async function startServer(binaries: Binaries, dir: string, port: number, account: Account | undefined, log: (line: string) => void) {
-  const child = spawnAs(binaries.postgres, ['-D', dir, '-p', String(port), ...SERVER_FLAGS], account, log);
+  // SIGINT is PostgreSQL's fast shutdown, here too when dabba exits without stopping it first.
+  const child = endsWithUs(spawnAs(binaries.postgres, ['-D', dir, '-p', String(port), ...SERVER_FLAGS], account, log), 'SIGINT');
   const output = tail(child);
   await new Promise<void>((resolve, reject) => {
     const onOutput = () => {

@@ -61,7 +61,7 @@ async function services(app: FastifyInstance, opts: ServicesOptions) {
     throw err;
   });
   // Every committed move is news for whoever watches the order, its restaurant or the city, on any node.
-  transitions.onMoved((order) =>
+  transitions.onNews((order) =>
     bus.publish('order.moved', {
       order_id: order.id,
       restaurant_id: order.restaurant_id,

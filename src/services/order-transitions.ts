@@ -22,7 +22,8 @@ const MAX_ATTEMPTS = 5;
  */
 export class OrderTransitions {
   readonly #orders: OrderRepository;
-  readonly #listeners: ((order: OrderNews) => void)[] = [];
+  readonly #movedListeners: ((order: OrderNews) => void)[] = [];
+  readonly #newsListeners: ((order: OrderNews) => void)[] = [];
 
   constructor(orders: OrderRepository) {
     this.#orders = orders;
@@ -30,16 +31,21 @@ export class OrderTransitions {
 
   /** Called after every committed move, synchronously: keep it cheap (a nudge, a publish). */
   onMoved(listener: (order: OrderNews) => void) {
-    this.#listeners.push(listener);
+    this.#movedListeners.push(listener);
+  }
+
+  /** Called after every committed move and every `announce`d change: what watchers of orders hear. */
+  onNews(listener: (order: OrderNews) => void) {
+    this.#newsListeners.push(listener);
   }
 
   /**
-   * News of an order that changed without a move: a tablet restaurant's order, which checkout leaves
-   * `placed` once its payment is authorised. Only then is it the restaurant's to accept, and its board
-   * must hear of it now, not at the order's next move.
+   * News of an order that changed without a move (nothing owed follows it, so only `onNews` hears it):
+   * a tablet restaurant's order, which checkout leaves `placed` once its payment is authorised. Only
+   * then is it the restaurant's to accept, and its board must hear of it now, not at its next move.
    */
   announce(order: OrderNews) {
-    for (const listener of this.#listeners) listener(order);
+    for (const listener of this.#newsListeners) listener(order);
   }
 
   /** One attempt against the order as the caller read it, recording `patch` (partner outcomes) with the move. */
@@ -48,6 +54,7 @@ export class OrderTransitions {
     if (!decision.ok) return { outcome: 'refused', refusal: decision.refusal };
     const moved = await this.#orders.changeStatus(decision.move, opts.patch);
     if (!moved) return { outcome: 'stale' };
+    for (const listener of this.#movedListeners) listener(moved);
     this.announce(moved);
     return { outcome: 'moved', order: moved };
   }
