@@ -85,6 +85,7 @@ function banner(config: Config) {
   const accounts = Object.values(DEMO_ACCOUNTS).map((e) => `    ${e}`).join('\n');
   return `
 dabba is up
+  pages     ${base}/   (ops dashboard ${base}/ops, customer, restaurant board, courier)
   API       ${base}/v1
   docs      ${base}/docs   (OpenAPI: ${base}/openapi.json)
   health    ${base}/healthz  ${base}/readyz

@@ -89,6 +89,7 @@ describe('dabba command line', () => {
     // Background work starts once the database is migrated: a first start on an empty database logs no error.
     assert.doesNotMatch(first.output(), /"level":(50|60)|does not exist/, first.output());
     assert.match(first.output(), /docs\s+http:\/\/127\.0\.0\.1:\d+\/docs/);
+    assert.match(first.output(), /pages\s+http:\/\/127\.0\.0\.1:\d+\/ /);
     assert.match(first.output(), /customer@dabba\.test/);
     const login = await fetch(`${base}/v1/auth/login`, {
       method: 'POST',
