@@ -2,7 +2,7 @@ import type { Static } from 'typebox';
 import type { Point } from '../../src/domain/geo.ts';
 import type { OrderStatus } from '../../src/domain/order-status.ts';
 import type { ServerMessage } from '../../src/live/courier-messages.ts';
-import { isFinal } from '../../src/live/status-event.ts';
+import { isFinal } from '../../src/domain/order-status.ts';
 import type { Order } from '../../src/routes/orders/schema.ts';
 import type { CityApi, Session } from './api-client.ts';
 import { between, type CityClock, SECOND } from './clock.ts';

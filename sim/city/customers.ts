@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Static } from 'typebox';
 import type { Point } from '../../src/domain/geo.ts';
 import type { OrderStatus } from '../../src/domain/order-status.ts';
-import { isFinal } from '../../src/live/status-event.ts';
+import { isFinal } from '../../src/domain/order-status.ts';
 import type { GetFeed } from '../../src/routes/feed/schema.ts';
 import type { Order, PlaceOrderBody } from '../../src/routes/orders/schema.ts';
 import { BUSY, type CityApi, type Session } from './api-client.ts';

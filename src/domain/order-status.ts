@@ -61,3 +61,6 @@ export function isFailed(status: OrderStatus): boolean {
 export function canAssignCourier(status: OrderStatus): boolean {
   return status === 'placed' || status === 'confirmed' || status === 'preparing' || status === 'ready';
 }
+
+/** A status nothing follows: delivered, or one of the failed ends. */
+export const isFinal = (status: OrderStatus) => Object.keys(TRANSITIONS[status]).length === 0;

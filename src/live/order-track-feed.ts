@@ -3,12 +3,12 @@ import type { OrderEvent, OrderEventsRepository } from '../db/repositories/order
 import { minutesToDelivery } from '../domain/delivery-eta.ts';
 import type { Point } from '../domain/geo.ts';
 import { paceWait } from '../domain/pacing.ts';
-import type { OrderStatus } from '../domain/order-status.ts';
+import { type OrderStatus, isFinal } from '../domain/order-status.ts';
 import type { LiveHub, Position } from './live-hub.ts';
 import type { LiveFeed } from './live-streams.ts';
 import { NudgedReader } from './nudged-reader.ts';
 import { type SseConnection, sseFrame } from './sse-connection.ts';
-import { isFinal, statusFrame } from './status-event.ts';
+import { statusFrame } from './status-event.ts';
 
 /**
  * The position frame of one bus message for one order, encoded once for all the order's watchers on the

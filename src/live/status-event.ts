@@ -1,9 +1,5 @@
 import type { OrderEvent } from '../db/repositories/order-events.repository.ts';
-import { type OrderStatus, TRANSITIONS } from '../domain/order-status.ts';
 import { sseFrame } from './sse-connection.ts';
-
-/** A status nothing follows: delivered, or one of the failed ends. */
-export const isFinal = (status: OrderStatus) => Object.keys(TRANSITIONS[status]).length === 0;
 
 /** Frames of events read once for every watcher of the order on the node (SharedOrderReads hands them the same objects). */
 const frames = new WeakMap<OrderEvent, Buffer>();

@@ -11,7 +11,7 @@ import { OrderTrackFeed } from '../live/order-track-feed.ts';
 import { RestaurantFeed } from '../live/restaurant-feed.ts';
 import { SettledCursor } from '../live/settled-cursor.ts';
 import { SharedOrderReads } from '../live/shared-order-reads.ts';
-import { isFinal } from '../live/status-event.ts';
+import { isFinal } from '../domain/order-status.ts';
 
 /** Orders in progress a restaurant's snapshot lists at most. */
 const SNAPSHOT_ORDERS = 1_000;

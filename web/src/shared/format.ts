@@ -28,8 +28,8 @@ export const STATUS_LABEL: Record<OrderStatus, string> = {
   cancelled: 'Cancelled',
 };
 
-export const FINAL_STATUSES: readonly OrderStatus[] = ['delivered', 'payment_failed', 'rejected', 'cancelled'];
-export const isFinal = (status: OrderStatus) => FINAL_STATUSES.includes(status);
+/** The server's own rule (a status no move leaves), so the page never disagrees with the stream about an order's end. */
+export { isFinal } from '../../../src/domain/order-status.ts';
 
 export const LINK_LABEL: Record<LinkState, string> = {
   connecting: 'Connecting…',
