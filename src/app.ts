@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController } from 'fastify';
 import type { App } from './app.types.ts';
@@ -12,6 +11,7 @@ import observability from './plugins/observability.ts';
 import openapi from './plugins/openapi.ts';
 import problemDetails, { frameworkError } from './plugins/problem-details.ts';
 import rateLimits from './plugins/rate-limits.ts';
+import securityHeaders from './plugins/security-headers.ts';
 import { schemaController } from './plugins/request-validation.ts';
 import services, { type ServicesOptions } from './plugins/services.ts';
 import webPages from './plugins/web-pages.ts';
@@ -28,36 +28,6 @@ import streamRoutes from './routes/streams/index.ts';
 import { Problem } from './routes/shared.schema.ts';
 
 export type { App } from './app.types.ts';
-
-/**
- * Security headers on every answer, the API's and the pages' it serves (`/docs`, the web pages at `/`).
- * The CSP admits same-origin scripts, styles, images, fonts and connections only, and no inline script
- * or style: fetch and EventSource are same-origin, and CSP3 `'self'` also matches ws:/wss: on the same
- * host, so a page's WebSocket needs no wider rule. Swagger UI's page has no inline code and needs no
- * exception. HSTS is always sent: browsers ignore it over plain HTTP, so it takes effect only where
- * dabba is reached over HTTPS (behind a TLS-terminating proxy).
- * @see https://www.w3.org/TR/CSP3/#match-url-to-source-expression
- * @see https://www.rfc-editor.org/rfc/rfc6797#section-8.1
- */
-const SECURITY_HEADERS = {
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      scriptSrcAttr: ["'none'"],
-      styleSrc: ["'self'"],
-      imgSrc: ["'self'", 'data:'],
-      fontSrc: ["'self'"],
-      connectSrc: ["'self'"],
-      objectSrc: ["'none'"],
-      baseUri: ["'self'"],
-      formAction: ["'self'"],
-      frameAncestors: ["'none'"],
-    },
-  },
-  xFrameOptions: { action: 'deny' as const },
-};
 
 /** One line per record, local time, without the fields a person at their own machine never needs. */
 const PRETTY = { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true };
@@ -111,7 +81,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
   app.decorate('config', config);
 
   await app.register(problemDetails, { retryAfterSeconds: config.shedding.retryAfterSeconds });
-  await app.register(helmet, SECURITY_HEADERS);
+  await app.register(securityHeaders);
   await app.register(observability, { blockedLoopThresholdMs: config.blockedLoopThresholdMs });
   await app.register(loadShedding, { limits: config.shedding });
   // Before admission control: a login or registration over its rate limit never takes or waits for a slot.

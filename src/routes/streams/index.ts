@@ -5,12 +5,12 @@ import { LIVE_ROUTE } from '../../plugins/live-route.ts';
 import { OpsStream, RestaurantStream, type StreamQuery, TrackOrder } from './schema.ts';
 
 /**
- * A HEAD of a stream would never end; only GET opens one. Helmet's dozen document headers are not set:
+ * A HEAD of a stream would never end; only GET opens one. The dozen document headers are not set:
  * a response keeps every header set on it for its whole life (about 1 KiB each for 10,000 idle
  * watchers), and a stream is not a document. Its answers that are not a stream (a problem, a 204) get
  * the headers that matter for them instead.
  */
-const STREAM_ROUTE = { config: LIVE_ROUTE, exposeHeadRoute: false, helmet: false, onSend: answerHeaders } as const;
+const STREAM_ROUTE = { config: { ...LIVE_ROUTE, documentHeaders: false }, exposeHeadRoute: false, onSend: answerHeaders } as const;
 
 const ANSWER_HEADERS = {
   'x-content-type-options': 'nosniff',
