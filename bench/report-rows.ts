@@ -15,6 +15,8 @@ export interface LevelResult {
   db_cpu_ms_per_request: number; // CPU of every PostgreSQL process during the run / successful responses
   offered_rps: number | null; // null for closed-loop runs
   loop_delay_p99_ms: number | null; // server's event-loop delay p99 during the run (null for the baseline)
+  loop_utilization?: number | null; // server's event-loop utilisation during the run (null for the baseline)
+  cpu_utilization?: number; // server process CPU during the run / the run's wall time (1 = one core)
   bound_rps: number; // Little's law: connections / expected latency of the partner calls
   duration_s: number;
   shed_share?: number; // fraction of responses that were 503 (shed runs)

@@ -19,13 +19,18 @@ export interface BenchOptions {
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-async function loopDelayP99(url: string): Promise<number | null> {
+/** The API's loop delay p99 (ms) and utilisation since the previous scrape: each scrape starts a new window. */
+async function loopFigures(url: string): Promise<{ delayP99Ms: number | null; utilization: number | null }> {
   const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
-  const value = /^dabba_event_loop_delay_p99_seconds (\S+)$/m.exec(text)?.[1];
-  return value === undefined ? null : Math.round(Number(value) * 100_000) / 100;
+  const delay = /^dabba_event_loop_delay_p99_seconds (\S+)$/m.exec(text)?.[1];
+  const elu = /^dabba_event_loop_utilization_ratio (\S+)$/m.exec(text)?.[1];
+  return {
+    delayP99Ms: delay === undefined ? null : Math.round(Number(delay) * 100_000) / 100,
+    utilization: elu === undefined ? null : Math.round(Number(elu) * 1000) / 1000,
+  };
 }
 
-interface RunSpec {
+export interface RunSpec {
   scenario: LevelResult['scenario'];
   kind: LoadJob['kind'];
   connections: number;
@@ -68,10 +73,9 @@ async function settle(url: string) {
   log(`  ${url} did not settle within 60 s`);
 }
 
-async function runLevel(stage: Stage, server: Server, spec: RunSpec): Promise<LevelResult> {
+export async function runLevel(stage: Stage, server: Server, spec: RunSpec): Promise<LevelResult> {
   const pid = server === 'dabba' ? stage.api.pid : stage.baseline.pid;
   const url = stage.urls[server];
-  if (server === 'dabba') await loopDelayP99(url);
   const job: LoadJob = {
     url,
     kind: spec.kind,
@@ -83,6 +87,7 @@ async function runLevel(stage: Stage, server: Server, spec: RunSpec): Promise<Le
     center: CENTER,
   };
   await settle(url);
+  if (server === 'dabba') await loopFigures(url);
   const cpuBefore = await cpuMs(pid);
   const dbBefore = await postgresCpu();
   const { value: out, peakMb } = await withPeakRss(pid, async () =>
@@ -90,6 +95,7 @@ async function runLevel(stage: Stage, server: Server, spec: RunSpec): Promise<Le
   );
   loadCpu.ms += out.cpu_ms;
   const cpu = (await cpuMs(pid)) - cpuBefore;
+  const loop = server === 'dabba' ? await loopFigures(url) : { delayP99Ms: null, utilization: null };
   const db = postgresCpuSince(dbBefore, await postgresCpu());
   dbCpu.ms += db;
   const total = Object.values(out.status_counts).reduce((a, b) => a + b, 0);
@@ -107,7 +113,9 @@ async function runLevel(stage: Stage, server: Server, spec: RunSpec): Promise<Le
     cpu_ms_per_request: out.ok ? Math.round((cpu / out.ok) * 1000) / 1000 : 0,
     db_cpu_ms_per_request: out.ok ? Math.round((db / out.ok) * 1000) / 1000 : 0,
     offered_rps: spec.overallRate ?? null,
-    loop_delay_p99_ms: server === 'dabba' ? await loopDelayP99(url) : null,
+    loop_delay_p99_ms: loop.delayP99Ms,
+    loop_utilization: loop.utilization,
+    cpu_utilization: Math.round((cpu / (out.duration_s * 1000)) * 1000) / 1000,
     bound_rps: Math.round(littleBound(spec.connections, spec.boundLatencyMs)),
     duration_s: out.duration_s,
     ...(spec.scenario === 'shed' ? { shed_share: total ? (out.status_counts['503'] ?? 0) / total : 0 } : {}),

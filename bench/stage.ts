@@ -94,21 +94,25 @@ async function prepare(dbUrl: string, partnerEnv: Record<string, string>) {
   }
 }
 
-/** `dabba serve` in its own process, on the demo city; `extra` varies its configuration. */
-export async function startApi(dbUrl: string, partnerEnv: Record<string, string>, extra: Record<string, string> = {}) {
+/** `dabba serve` in its own process, on the demo city; `extra` varies its configuration, `nodeFlags` its node (e.g. `--cpu-prof`). */
+export async function startApi(dbUrl: string, partnerEnv: Record<string, string>, extra: Record<string, string> = {}, nodeFlags: string[] = []) {
   await prepare(dbUrl, partnerEnv);
   const port = await freePort();
   const api = await startNode(
-    await serveArgs(),
+    [...nodeFlags, ...(await serveArgs())],
     { ...partnerEnv, DATABASE_URL: dbUrl, PORT: String(port), JWT_SECRET, LOG_LEVEL: 'warn', ...extra },
     new URL(`http://127.0.0.1:${port}/readyz`),
   );
   return { api, url: `http://127.0.0.1:${port}` };
 }
 
-export async function startBaseline(dbUrl: string, partnerEnv: Record<string, string>) {
+export async function startBaseline(dbUrl: string, partnerEnv: Record<string, string>, extra: Record<string, string> = {}, nodeFlags: string[] = []) {
   const port = await freePort();
-  const baseline = await startNode(['bench/baselines/bare.server.ts'], { ...partnerEnv, DATABASE_URL: dbUrl, PORT: String(port) }, /baseline listening/);
+  const baseline = await startNode(
+    [...nodeFlags, 'bench/baselines/bare.server.ts'],
+    { ...partnerEnv, DATABASE_URL: dbUrl, PORT: String(port), ...extra },
+    /baseline listening/,
+  );
   return { baseline, url: `http://127.0.0.1:${port}` };
 }
 

@@ -28,8 +28,9 @@ const USAGE = `usage: dabba <command>
   partners  the partner simulators only, on SIM_PORT
   bench     the benchmark: --scenario feed|order|shed (default all), overhead (tracing and
             loop-monitor cost), track (10,000 watchers, 1,000 couriers), dispatch (a 500 × 1,000
-            solve off the loop), export (a 1,000,000-order CSV export's memory) or soak (half of
-            capacity for --minutes, default 30), --quick
+            solve off the loop), export (a 1,000,000-order CSV export's memory), cpu (the CPU-bound
+            regime: fast partners, three rounds; with --profile, CPU profiles of both servers
+            instead) or soak (half of capacity for --minutes, default 30), --quick
   demo      what \`up\` starts, plus the demo city alive: customers ordering, restaurants cooking,
             couriers riding, all through the API; --rate N (orders a minute), --time-scale N,
             --minutes M, --orders K, --max-in-flight N, --max-error-rate F, --couriers N,
@@ -226,6 +227,7 @@ async function main() {
       workers: { type: 'string' },
       scenario: { type: 'string' },
       quick: { type: 'boolean' },
+      profile: { type: 'boolean' },
       minutes: { type: 'string' },
       url: { type: 'string' },
       json: { type: 'boolean' },
@@ -286,6 +288,12 @@ async function main() {
         process.exitCode = (await dispatchBench(values.quick === true)) ? 0 : 1;
         return;
       }
+      if (scenario === 'cpu') {
+        const { cpuBench, cpuProfiles } = await import('../bench/cpu.ts');
+        if (values.profile === true) return cpuProfiles(values.quick === true);
+        process.exitCode = (await cpuBench(values.quick === true)) ? 0 : 1;
+        return;
+      }
       if (scenario === 'export') {
         const { exportBench } = await import('../bench/export.ts');
         process.exitCode = (await exportBench(values.quick === true)) ? 0 : 1;
@@ -298,7 +306,7 @@ async function main() {
         return;
       }
       if (scenario !== undefined && !all.includes(scenario as (typeof all)[number])) {
-        throw new ConfigError(`Invalid option: --scenario must be one of ${[...all, 'overhead', 'soak', 'track', 'dispatch', 'export'].join(', ')} (got "${scenario}")`);
+        throw new ConfigError(`Invalid option: --scenario must be one of ${[...all, 'cpu', 'overhead', 'soak', 'track', 'dispatch', 'export'].join(', ')} (got "${scenario}")`);
       }
       const { bench } = await import('../bench/run.ts');
       await bench({ scenarios: scenario ? [scenario as (typeof all)[number]] : [...all], quick: values.quick === true });
@@ -311,6 +319,8 @@ async function main() {
       await trackBench(values.quick === true);
       const { exportBench } = await import('../bench/export.ts');
       await exportBench(values.quick === true);
+      const { cpuBench } = await import('../bench/cpu.ts');
+      await cpuBench(values.quick === true);
       return;
     }
     default:

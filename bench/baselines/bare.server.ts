@@ -23,9 +23,11 @@ const restaurants = (
   )
 ).rows;
 
+// Sockets per partner: dabba's PARTNER_CONNECTIONS default, raised with it in the CPU-bound regime.
+const connections = Number(process.env.PARTNER_CONNECTIONS ?? 128);
 const pool = (url: string) => {
   const u = new URL(url);
-  return { pool: new Pool(u.origin, { connections: 128 }), prefix: u.pathname.replace(/\/$/, '') };
+  return { pool: new Pool(u.origin, { connections }), prefix: u.pathname.replace(/\/$/, '') };
 };
 const partners = {
   payments: pool(env('PAYMENTS_URL')),
