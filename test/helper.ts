@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { after } from 'node:test';
 import pg from 'pg';
+import { type SimServer, startSimServer } from '../sim/server.ts';
 import { type App, type BuildOptions, build } from '../src/app.ts';
 import { type Config, loadConfig } from '../src/config.ts';
-import { type Db, createDatabase } from '../src/db/database.ts';
-import type { Role } from '../src/domain/identity.ts';
+import { createDatabase, type Db } from '../src/db/database.ts';
 import { offset } from '../src/domain/geo.ts';
+import type { Role } from '../src/domain/identity.ts';
 import { hashPassword } from '../src/services/password-hasher.ts';
-import { type SimServer, startSimServer } from '../sim/server.ts';
 
 const serverUrl = process.env.DABBA_TEST_SERVER_URL;
 const template = process.env.DABBA_TEST_TEMPLATE;
@@ -220,6 +220,8 @@ export async function createRestaurant(
     );
     items.push(item[0]!);
   }
+  // Written behind the app's back: wait until its feed has heard of the new restaurant.
+  await ctx.app.services.catalogChanges.barrier();
   return { id, ownerId: owner.id, items };
 }
 

@@ -7,6 +7,7 @@ import * as callsNeverSent from './migrations/0005-calls-never-sent.ts';
 import * as tokenVersion from './migrations/0006-token-version.ts';
 import * as menuSync from './migrations/0007-menu-sync.ts';
 import * as courierShifts from './migrations/0008-courier-shifts.ts';
+import * as catalogNotifications from './migrations/0009-catalog-notifications.ts';
 
 /** Listed here rather than read from disk, so the set of migrations is checked by the compiler. */
 const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '0006-token-version': tokenVersion,
   '0007-menu-sync': menuSync,
   '0008-courier-shifts': courierShifts,
+  '0009-catalog-notifications': catalogNotifications,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,24 +1,24 @@
 import {
   BrokenCircuitError,
   BulkheadRejectedError,
+  bulkhead,
   type CircuitBreakerPolicy,
   CountBreaker,
-  ExponentialBackoff,
-  type IPolicy,
-  TaskCancelledError,
-  TimeoutStrategy,
-  bulkhead,
   circuitBreaker,
+  ExponentialBackoff,
   handleType,
   handleWhen,
+  type IPolicy,
   retry,
+  TaskCancelledError,
+  TimeoutStrategy,
   timeout,
   wrap,
 } from 'cockatiel';
 import type { TSchema } from 'typebox';
 import { Pool } from 'undici';
 import type { Metrics } from '../ops/metrics.ts';
-import { inSpan, traceHeaders } from '../ops/tracing.ts';
+import { inSpan, trace, traceHeaders } from '../ops/tracing.ts';
 import { type Answer, type Answers, firstProblem } from './partner-answers.ts';
 import { type FailureKind, PartnerError, TransientPartnerError } from './partner-errors.ts';
 
@@ -49,6 +49,8 @@ interface CallOptions<Ok extends TSchema, No extends TSchema> {
 interface CallTrace {
   sent: boolean;
 }
+
+const JSON_BODY = { 'content-type': 'application/json' };
 
 /**
  * Connection errors that prove none of the request was written: the connection never opened. Anything
@@ -131,9 +133,12 @@ export class PartnerHttp {
 
   /**
    * A 2xx, or one of the call's expected 4xx, with a body that matches its schema comes back as an
-   * answer; anything else is a PartnerError with its kind. One span per call.
+   * answer; anything else is a PartnerError with its kind. One span per call when the request's trace
+   * is recorded; when it is not (no exporter), the call carries the request's own trace context and
+   * makes no span nobody would read.
    */
   call<Ok extends TSchema, No extends TSchema>(opts: CallOptions<Ok, No>): Promise<Answer<Ok, No>> {
+    if (trace.getActiveSpan()?.isRecording() !== true) return this.#call(opts);
     return inSpan(`${this.name} ${opts.operation}`, { 'peer.service': this.name, 'dabba.operation': opts.operation }, (span) =>
       this.#call(opts).then(
         (res) => {
@@ -181,7 +186,8 @@ export class PartnerHttp {
     attemptSignal: AbortSignal,
     trace: CallTrace,
   ): Promise<Answer<Ok, No>> {
-    const signal = AbortSignal.any([opts.signal, attemptSignal]);
+    // The attempt's signal already follows the caller's: the policies derive it from the signal the call was executed with.
+    const signal = attemptSignal;
     const labels = { partner: this.name, operation: opts.operation };
     const fail = (kind: FailureKind, message: string, extra: { status?: number; cause?: unknown } = {}) => {
       const Failure = kind === 'bad_response' ? PartnerError : TransientPartnerError;
@@ -194,7 +200,7 @@ export class PartnerHttp {
       res = await this.#pool.request({
         method: opts.method,
         path: this.#prefix + opts.path,
-        headers: { ...traceHeaders(), ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: opts.body === undefined ? traceHeaders() : Object.assign(traceHeaders(), JSON_BODY),
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
         signal,
       });

@@ -115,6 +115,7 @@ async function services(app: FastifyInstance, opts: ServicesOptions) {
   app.addHook('onReady', async () => {
     // The directory first: the courier sockets and dispatch read it from their first message on.
     await services.courierDirectory.start();
+    await services.catalogChanges.start();
     services.couriers.start({ timers: opts.background !== false });
     services.courierStream.start();
     await background.start();
@@ -123,6 +124,7 @@ async function services(app: FastifyInstance, opts: ServicesOptions) {
   app.addHook('preClose', async () => services.streams.closeAll());
   app.addHook('onClose', async () => {
     services.tracking.close();
+    await services.catalogChanges.close();
     // Couriers' sockets were told to reconnect in preClose (plugins/websocket.ts); their last positions are written here.
     services.courierStream.close();
     await services.couriers.close();

@@ -1,10 +1,10 @@
-import type { CatalogIndexRow, MenuRepository } from '../db/repositories/menu.repository.ts';
-import type { RestaurantRepository } from '../db/repositories/restaurant.repository.ts';
+import type { CatalogIndexRow } from '../db/repositories/menu.repository.ts';
 import type { Point } from '../domain/geo.ts';
 import { availableNow, catalogMovedOn } from '../domain/menu-sync.ts';
 import type { LiveMenu } from '../partners/catalog.client.ts';
 import type { Partners } from '../partners/index.ts';
 import { failureKind } from '../partners/partner-errors.ts';
+import type { FeedDirectory } from './feed-directory.ts';
 import type { LiveMenus } from './live-menus.ts';
 
 const HIGHLIGHTS = 3;
@@ -25,8 +25,7 @@ type LiveResult = { menu: LiveMenu; stale: boolean; error?: string } | { menu: n
  * menu that has moved on from the synced copy asks for a sync of that restaurant.
  */
 export class FeedService {
-  readonly #restaurants: RestaurantRepository;
-  readonly #menus: MenuRepository;
+  readonly #directory: FeedDirectory;
   readonly #liveMenus: LiveMenus;
   readonly #partners: Partners;
   readonly #onCatalogMovedOn: (restaurantId: string) => void;
@@ -34,16 +33,14 @@ export class FeedService {
   readonly #count: number;
 
   constructor(deps: {
-    restaurants: RestaurantRepository;
-    menus: MenuRepository;
+    directory: FeedDirectory;
     liveMenus: LiveMenus;
     partners: Partners;
     onCatalogMovedOn?: (restaurantId: string) => void;
     deadlineMs: number;
     count: number;
   }) {
-    this.#restaurants = deps.restaurants;
-    this.#menus = deps.menus;
+    this.#directory = deps.directory;
     this.#liveMenus = deps.liveMenus;
     this.#partners = deps.partners;
     this.#onCatalogMovedOn = deps.onCatalogMovedOn ?? (() => {});
@@ -52,17 +49,11 @@ export class FeedService {
   }
 
   async feed(at: Point, signal: AbortSignal) {
-    const nearby = await this.#restaurants.findNearby({
-      center: at,
-      radiusKm: SEARCH_RADIUS_KM,
-      limit: this.#count,
-      openOnly: true,
-      deliversHere: true,
-    });
+    const nearby = await this.#directory.nearby(at, SEARCH_RADIUS_KM, this.#count);
     // Aborted by the deadline, or sooner when the customer closes the app.
     const deadline = AbortSignal.any([AbortSignal.timeout(this.#deadlineMs), signal]);
     const [synced, fetched] = await Promise.all([
-      this.#menus.catalogIndex(nearby.map((r) => r.id)),
+      this.#directory.catalogIndex(nearby.map((r) => r.id)),
       Promise.all(nearby.map((r) => this.#fetch(r, at, deadline))),
     ]);
     const byRestaurant = new Map<string, Map<string, CatalogIndexRow>>();

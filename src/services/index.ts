@@ -1,12 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.ts';
+import { ChangeListener } from '../db/change-listener.ts';
 import type { CursorPool } from '../db/cursor-pool.ts';
 import type { Db } from '../db/database.ts';
 import { CourierRepository } from '../db/repositories/courier.repository.ts';
 import { MenuRepository } from '../db/repositories/menu.repository.ts';
+import { OrderRepository } from '../db/repositories/order.repository.ts';
 import { OrderEventsRepository } from '../db/repositories/order-events.repository.ts';
 import { OrderExportRepository } from '../db/repositories/order-export.repository.ts';
-import { OrderRepository } from '../db/repositories/order.repository.ts';
 import { RestaurantRepository } from '../db/repositories/restaurant.repository.ts';
 import { UserRepository } from '../db/repositories/user.repository.ts';
 import { CourierSockets } from '../live/courier-sockets.ts';
@@ -18,17 +19,18 @@ import type { Metrics } from '../ops/metrics.ts';
 import type { Partners } from '../partners/index.ts';
 import { AuthService } from './auth.service.ts';
 import { CheckoutService } from './checkout.service.ts';
+import { CourierService } from './courier.service.ts';
 import { CourierDirectory } from './courier-directory.ts';
 import { CourierPositions } from './courier-positions.ts';
-import { CourierService } from './courier.service.ts';
 import { type DeadLetterStore, DeadLettersService } from './dead-letters.service.ts';
 import { FeedService } from './feed.service.ts';
+import { CATALOG_CHANNELS, FeedDirectory } from './feed-directory.ts';
 import { FollowUpsService } from './follow-ups.service.ts';
 import { HealthService } from './health.service.ts';
 import { LiveMenus } from './live-menus.ts';
 import { type MenuSyncQueue, MenuSyncService } from './menu-sync.service.ts';
-import { OrderExportService } from './order-export.service.ts';
 import { OrderService } from './order.service.ts';
+import { OrderExportService } from './order-export.service.ts';
 import type { OrderTransitions } from './order-transitions.ts';
 import { RestaurantService } from './restaurant.service.ts';
 import { TokenService } from './token.service.ts';
@@ -58,7 +60,16 @@ export function createServices({ db, exportPool, config, partners, transitions, 
   const menus = new MenuRepository(db);
   // One cache of live menus for the feed, checkout and the sync: what one fetched, the others may use.
   const liveMenus = new LiveMenus(partners.catalog);
-  const menuSync = new MenuSyncService({ menus, liveMenus, queue: jobs, ...config.menuSync, metrics, log });
+  // The feed's restaurants and synced menus in memory, kept current by the database's notifications.
+  const catalogChanges: ChangeListener = new ChangeListener({
+    url: config.database.url!,
+    channels: CATALOG_CHANNELS,
+    onNotify: (channel, payload) => feedDirectory.notified(channel, payload),
+    onReset: () => feedDirectory.reset(),
+    log,
+  });
+  const feedDirectory = new FeedDirectory({ restaurants, menus, listening: () => catalogChanges.listening });
+  const menuSync = new MenuSyncService({ menus, liveMenus, queue: jobs, ...config.menuSync, metrics, log, changes: feedDirectory });
   const tokens = new TokenService(config.jwt.secret, config.jwt.ttlSeconds, config.live.ticketTtlSeconds);
   const checkout = new CheckoutService({ orders, transitions, partners, deadlineMs: config.orders.flowDeadlineMs });
   const orderService = new OrderService({ orders, users, transitions, checkout, liveMenus });
@@ -70,7 +81,7 @@ export function createServices({ db, exportPool, config, partners, transitions, 
   return {
     tokens,
     auth: new AuthService(users, tokens, config.auth),
-    restaurants: new RestaurantService(restaurants, config.menuSync.staleAfterMs),
+    restaurants: new RestaurantService(restaurants, config.menuSync.staleAfterMs, feedDirectory),
     orders: orderService,
     orderExports: new OrderExportService({
       restaurants,
@@ -89,9 +100,9 @@ export function createServices({ db, exportPool, config, partners, transitions, 
       metrics,
       log,
     }),
+    catalogChanges,
     feed: new FeedService({
-      restaurants,
-      menus,
+      directory: feedDirectory,
       liveMenus,
       partners,
       onCatalogMovedOn: (restaurantId) => menuSync.request(restaurantId),

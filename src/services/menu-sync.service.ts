@@ -6,6 +6,7 @@ import { planMenuSync } from '../domain/menu-sync.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { LiveMenu } from '../partners/catalog.client.ts';
 import { failureKind } from '../partners/partner-errors.ts';
+import type { CatalogChanges } from './feed-directory.ts';
 import type { LiveMenus } from './live-menus.ts';
 
 /** What the menu_sync job carries: some restaurants (a sync someone asked for), or none: all of them. */
@@ -45,6 +46,7 @@ export class MenuSyncService {
   readonly #deadlineMs: number;
   readonly #metrics?: Metrics;
   readonly #log: FastifyBaseLogger;
+  readonly #changes: CatalogChanges | undefined;
   readonly #requested = new LRUCache<string, true>({ max: 10_000, ttl: REQUEST_EVERY_MS });
 
   constructor(deps: {
@@ -55,6 +57,8 @@ export class MenuSyncService {
     deadlineMs: number;
     metrics?: Metrics;
     log: FastifyBaseLogger;
+    /** Told of each menu written, so this node's next feed shows it (other nodes hear it from the database). */
+    changes?: CatalogChanges;
   }) {
     this.#menus = deps.menus;
     this.#liveMenus = deps.liveMenus;
@@ -63,6 +67,7 @@ export class MenuSyncService {
     this.#deadlineMs = deps.deadlineMs;
     this.#metrics = deps.metrics;
     this.#log = deps.log;
+    this.#changes = deps.changes;
   }
 
   /** What the menu_sync job does. */
@@ -102,6 +107,7 @@ export class MenuSyncService {
     try {
       const result = await this.#menus.reconcile(restaurantId, (current) => planMenuSync(current, items, randomUUID));
       if (!result.ok) return this.#failed(restaurantId, 'bad_response', new Error(result.problem));
+      this.#changes?.menusChanged([restaurantId]);
       for (const change of result.plan.changes) this.#metrics?.menuSyncChanges.inc({ field: change.field });
       this.#metrics?.menuSyncRestaurants.inc({ outcome: 'ok' });
       return { ok: true, changes: result.plan.changes.length };

@@ -1,8 +1,9 @@
 import type { RestaurantRepository } from '../db/repositories/restaurant.repository.ts';
+import type { Principal } from '../domain/identity.ts';
 import { isMenuStale } from '../domain/menu-sync.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
-import type { Principal } from '../domain/identity.ts';
+import type { CatalogChanges } from './feed-directory.ts';
 
 export interface NearbyInput {
   lat: number;
@@ -15,10 +16,12 @@ export interface NearbyInput {
 export class RestaurantService {
   readonly #restaurants: RestaurantRepository;
   readonly #menuStaleAfterMs: number;
+  readonly #changes: CatalogChanges | undefined;
 
-  constructor(restaurants: RestaurantRepository, menuStaleAfterMs: number) {
+  constructor(restaurants: RestaurantRepository, menuStaleAfterMs: number, changes?: CatalogChanges) {
     this.#restaurants = restaurants;
     this.#menuStaleAfterMs = menuStaleAfterMs;
+    this.#changes = changes;
   }
 
   async nearby(q: NearbyInput) {
@@ -66,6 +69,7 @@ export class RestaurantService {
   async setOpen(who: Principal, id: string, isOpen: boolean) {
     const updated = await this.#restaurants.setOpen(id, isOpen, ownerFilter(who));
     if (!updated) throw notFound('Restaurant');
+    this.#changes?.restaurantsChanged();
     return updated;
   }
 
@@ -78,6 +82,7 @@ export class RestaurantService {
     }
     const updated = await this.#restaurants.updateMenuItem(restaurantId, itemId, patch, { id: who.id, ownerId: ownerFilter(who) });
     if (!updated) throw notFound('Menu item');
+    this.#changes?.menusChanged([restaurantId]);
     return updated;
   }
 }

@@ -84,6 +84,11 @@ export class RestaurantRepository {
       .execute();
   }
 
+  /** Every open restaurant: what the feed's in-memory directory holds. */
+  openRestaurants() {
+    return this.db.selectFrom('restaurants').select(RESTAURANT_COLUMNS).where('is_open', '=', true).execute();
+  }
+
   /** An owner's restaurants, by name. */
   ownedBy(ownerId: string) {
     return this.db.selectFrom('restaurants').select(RESTAURANT_COLUMNS).where('owner_id', '=', ownerId).orderBy('name').orderBy('id').execute();
