@@ -64,6 +64,7 @@ export async function cpuBench(quick: boolean): Promise<boolean> {
   const rounds = quick ? 1 : ROUNDS;
   const durationS = quick ? 2 : 10;
   log(`dabba bench: cpu-bound regime (partners ${FAST.median_ms} ms median, ${SOCKETS} sockets each), ${rounds} round(s) of ${durationS} s`);
+  const startedAt = new Date().toISOString();
   const db = await database();
   const partners = await fastPartners();
   let stage: Stage | undefined;
@@ -87,7 +88,7 @@ export async function cpuBench(quick: boolean): Promise<boolean> {
     await partners.sim.stop();
     await db.close();
   }
-  const summary = { started_at: new Date().toISOString(), quick, partners: FAST, sockets: Number(SOCKETS), connections: CONNECTIONS, rounds: roundsOf(results), targets: cpuTargets(results), results };
+  const summary = { started_at: startedAt, quick, partners: FAST, sockets: Number(SOCKETS), connections: CONNECTIONS, rounds: roundsOf(results), targets: cpuTargets(results), results };
   await mkdir('bench/results', { recursive: true });
   await writeFile(`bench/results/cpu${quick ? '-quick' : ''}.json`, `${JSON.stringify(summary, null, 2)}\n`);
   log(formatCpuReport(results));

@@ -48,7 +48,7 @@ export interface BuildOptions extends Pick<ServicesOptions, 'onQuery' | 'backgro
  * start and stop of what it creates.
  */
 export async function build(config: Config, opts: BuildOptions = {}): Promise<App> {
-  setupTracing(config.tracing);
+  await setupTracing(config.tracing);
   const app = Fastify({
     // One line per request, written by the observability plugin when the request ends.
     logController: new LogController({ disableRequestLogging: true }),

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Metrics } from '../ops/metrics.ts';
+import { detached } from '../ops/tracing.ts';
 import { type EndReason, type Hijackable, SseConnection, type SseObserver, type SseSettings, type StreamKind } from './sse-connection.ts';
 
 /** What a stream runs once its connection is open: it writes to it until it ends it or the client goes. */
@@ -32,8 +33,16 @@ export class LiveStreams implements SseObserver {
     this.#log = opts.log;
   }
 
-  /** Takes the response over and runs the feed on it; a node already shutting down sends the client elsewhere at once. */
+  /**
+   * Takes the response over and runs the feed on it; a node already shutting down sends the client
+   * elsewhere at once. Outside the request's trace: a stream lives for hours, and every timer and
+   * subscription it makes would otherwise hold the request's trace context (~0.5 KB) for as long.
+   */
   serve(reply: Hijackable, feed: LiveFeed) {
+    detached(() => this.#serve(reply, feed));
+  }
+
+  #serve(reply: Hijackable, feed: LiveFeed) {
     const conn = new SseConnection(reply, feed.kind, this.#settings, this);
     if (this.#closing) {
       conn.reconnect(this.#settings.reconnectMs);

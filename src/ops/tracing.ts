@@ -1,5 +1,4 @@
 import { ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOffSampler, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -17,11 +16,14 @@ let provider: NodeTracerProvider | undefined;
  * @see https://opentelemetry.io/docs/languages/js/instrumentation/
  * @see https://opentelemetry.io/docs/concepts/sampling/
  */
-export function setupTracing(opts: { endpoint?: string; enabled: boolean }) {
+export async function setupTracing(opts: { endpoint?: string; enabled: boolean }) {
   if (provider || !opts.enabled) return;
+  // The exporter (with its HTTP and protobuf machinery) is loaded only when there is somewhere to export to.
+  const { OTLPTraceExporter } = opts.endpoint ? await import('@opentelemetry/exporter-trace-otlp-http') : { OTLPTraceExporter: undefined };
+  if (provider) return;
   provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': 'dabba' }),
-    ...(opts.endpoint
+    ...(opts.endpoint && OTLPTraceExporter
       ? { spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${opts.endpoint.replace(/\/$/, '')}/v1/traces` }))] }
       : { sampler: new AlwaysOffSampler() }),
   });

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import rateLimit, { normalizeIP, type RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
 
@@ -41,6 +40,8 @@ function account(req: FastifyRequest) {
  * the limiter's `skipOnError` lets the request through, so an outage turns the limits off, not the API.
  */
 async function connectRedis(app: FastifyInstance, url: string) {
+  // Loaded only when there is a Redis to count in: a process counting in memory never needs the client.
+  const { Redis } = await import('ioredis');
   const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 2_000, commandTimeout: 500 });
   let reachable = true;
   // ioredis reports every failed reconnection; one line when Redis goes away, one when it is back.
