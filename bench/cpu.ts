@@ -15,6 +15,7 @@ import { runLevel } from './run.ts';
 import type { LevelResult } from './report-rows.ts';
 import { type Stage, database, orderFixtures, startApi, startBaseline, startPartners } from './stage.ts';
 import { type CpuRound, cpuTargets, formatCpuReport, formatProfileReport, roundsOf } from './cpu-report.ts';
+import { type WorkersRow, compareWorkers, formatWorkers } from './cpu-workers.ts';
 
 /** Fast partners: a few ms, as a partner in the same region answers when it is healthy. */
 const FAST = { median_ms: 5, p99_ms: 20 };
@@ -69,6 +70,7 @@ export async function cpuBench(quick: boolean): Promise<boolean> {
   const partners = await fastPartners();
   let stage: Stage | undefined;
   const results: CpuRound[] = [];
+  let workers: WorkersRow[] = [];
   try {
     stage = await startCpuStage(db.url, partners);
     await warmUp(stage, ['feed', 'order']);
@@ -82,16 +84,19 @@ export async function cpuBench(quick: boolean): Promise<boolean> {
         log(`  round ${round} ${kind}: dabba ${pair.dabba.rps} rps (elu ${pair.dabba.loop_utilization}), baseline ${pair.baseline.rps} rps`);
       }
     }
+    const sockets = { PARTNER_CONNECTIONS: SOCKETS, WORKERS: '2' };
+    workers = await compareWorkers(stage, () => startApi(db.url, partners.env, sockets), (kind) => level(kind, durationS));
   } finally {
     await stage?.api.stop();
     await stage?.baseline.stop();
     await partners.sim.stop();
     await db.close();
   }
-  const summary = { started_at: startedAt, quick, partners: FAST, sockets: Number(SOCKETS), connections: CONNECTIONS, rounds: roundsOf(results), targets: cpuTargets(results), results };
+  const summary = { started_at: startedAt, quick, partners: FAST, sockets: Number(SOCKETS), connections: CONNECTIONS, rounds: roundsOf(results), targets: cpuTargets(results), results, workers };
   await mkdir('bench/results', { recursive: true });
   await writeFile(`bench/results/cpu${quick ? '-quick' : ''}.json`, `${JSON.stringify(summary, null, 2)}\n`);
   log(formatCpuReport(results));
+  log(`\none process against --workers 2, same levels:\n${formatWorkers(workers)}`);
   return summary.targets.every((t) => t.met !== false);
 }
 

@@ -76,17 +76,36 @@ export async function runNode(args: string[], timeoutMs: number): Promise<string
 
 const TICKS_PER_SECOND = 100;
 
-/** CPU time (user + system) a process has used, in ms, from /proc. */
-export async function cpuMs(pid: number): Promise<number> {
+/** The process and every process under it (`dabba serve --workers N`'s workers), from /proc. */
+async function processTree(pid: number): Promise<number[]> {
+  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  const below = await Promise.all(children.split(' ').filter(Boolean).map((c) => processTree(Number(c))));
+  return [pid, ...below.flat()];
+}
+
+/** CPU time of this one process alone (for PostgreSQL, whose backends are the postmaster's children). */
+export async function ownCpuMs(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) || 0) + (Number(fields[12]) || 0)) * (1000 / TICKS_PER_SECOND);
 }
 
-export async function rssMb(pid: number): Promise<number> {
+async function ownRssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return kb / 1024;
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+/** CPU time (user + system) a process and the processes under it have used, in ms, from /proc. */
+export async function cpuMs(pid: number): Promise<number> {
+  return sum(await Promise.all((await processTree(pid)).map(ownCpuMs)));
+}
+
+/** Resident memory of a process and the processes under it. */
+export async function rssMb(pid: number): Promise<number> {
+  return sum(await Promise.all((await processTree(pid)).map(ownRssMb)));
 }
 
 /** Pids of every process with this command name (e.g. all PostgreSQL backends). */

@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { expectedFanOutMs, littleBound } from './little.ts';
 import type { LoadJob, LoadResult } from './load-requests.ts';
-import { cpuMs, machineCpuMs, pidsNamed, runNode, withPeakRss } from './processes.ts';
+import { cpuMs, machineCpuMs, ownCpuMs, pidsNamed, runNode, withPeakRss } from './processes.ts';
 import { CENTER, type Server, type Stage, database, startStage } from './stage.ts';
 import { type BenchRun, type LevelResult, formatTable, targets, updateReadme, writeReport } from './report.ts';
 
@@ -45,7 +45,7 @@ const dbCpu = { ms: 0 };
 /** CPU of each PostgreSQL process now running, by pid (backends come and go with the pools). */
 async function postgresCpu(): Promise<Map<number, number>> {
   const pids = await pidsNamed('postgres');
-  return new Map(await Promise.all(pids.map(async (pid) => [pid, await cpuMs(pid)] as const)));
+  return new Map(await Promise.all(pids.map(async (pid) => [pid, await ownCpuMs(pid)] as const)));
 }
 
 /** What PostgreSQL used since `before`: a backend that started meanwhile counts whole; one that exited is lost. */
