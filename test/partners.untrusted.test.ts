@@ -22,7 +22,7 @@ import { PartnerHttp, type PartnerSettings } from '../src/partners/partner-http.
 import { PaymentsClient } from '../src/partners/payments.client.ts';
 import { PosClient } from '../src/partners/pos.client.ts';
 import { type Answer, FakePartner } from './fake-partner.ts';
-import { CENTER, createRestaurant, createUser, setup } from './helper.ts';
+import { CENTER, createRestaurant, createUser, eventually, setup } from './helper.ts';
 import { freePort } from '../bench/processes.ts';
 import { NO_SHEDDING, metricValue, orderRows, place, posWorld } from './partners.helper.ts';
 
@@ -299,6 +299,25 @@ describe('partner-http: bad answers and the policies', () => {
     assert.equal(second.kind, 'breaker_open', 'a partner answering garbage is sick: the breaker opened');
     assert.equal(second.mayHaveReached, false);
     assert.equal(fake.received.length, 1, 'an open breaker sends nothing');
+  });
+});
+
+describe('partner-http: a caller that gives up', () => {
+  it('ends the attempt it waits on: the request is cut at the partner and the bulkhead slot is free when the call rejects', async () => {
+    const fake = await fakePartner();
+    fake.answer = () => 'hang';
+    // An attempt timeout far beyond the test's: only the caller's abort can end the attempt.
+    const { http } = partnerHttp('eta', fake.url, { maxInFlight: 1, maxQueued: 0, attemptTimeoutMs: 600_000, maxAttempts: 1 });
+    const eta = new EtaClient(http);
+    const caller = new AbortController();
+    const holding = failure(eta.predict(A, B, 10, caller.signal));
+    while (fake.inFlight === 0) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(http.bulkheadUsage().inFlight, 1);
+
+    caller.abort();
+    assert.equal((await holding).kind, 'aborted');
+    assert.equal(http.bulkheadUsage().inFlight, 0, 'the aborted call still holds its bulkhead slot');
+    await eventually('the partner saw the request go', async () => fake.inFlight === 0, 5_000);
   });
 });
 

@@ -183,11 +183,10 @@ export class PartnerHttp {
 
   async #attempt<Ok extends TSchema, No extends TSchema>(
     opts: CallOptions<Ok, No>,
-    attemptSignal: AbortSignal,
+    // Aborted by the attempt's timeout or by the caller: the policies derive it from the signal the call was executed with.
+    signal: AbortSignal,
     trace: CallTrace,
   ): Promise<Answer<Ok, No>> {
-    // The attempt's signal already follows the caller's: the policies derive it from the signal the call was executed with.
-    const signal = attemptSignal;
     const labels = { partner: this.name, operation: opts.operation };
     const fail = (kind: FailureKind, message: string, extra: { status?: number; cause?: unknown } = {}) => {
       const Failure = kind === 'bad_response' ? PartnerError : TransientPartnerError;
