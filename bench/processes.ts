@@ -16,6 +16,8 @@ export interface Started {
   child: ChildProcess;
   pid: number;
   output: () => string;
+  /** The first error and fatal log lines it wrote (pino JSON at level 50 or 60), kept whatever else it wrote since. */
+  errors: () => string[];
   stop(): Promise<void>;
 }
 
@@ -23,9 +25,14 @@ export interface Started {
 export async function startNode(args: string[], env: Record<string, string>, ready: RegExp | URL, timeoutMs = 90_000): Promise<Started> {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  const errors: string[] = [];
+  let partial = '';
   const seen = new Promise<void>((resolve, reject) => {
     const onData = (d: Buffer) => {
       output = (output + d.toString()).slice(-20_000);
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop()!.slice(-8_000);
+      for (const line of lines) if (errors.length < 20 && /"level":(50|60)[,}]/.test(line)) errors.push(line.slice(0, 4_000));
       if (ready instanceof RegExp && ready.test(output)) resolve();
     };
     if (ready instanceof URL) {
@@ -51,6 +58,7 @@ export async function startNode(args: string[], env: Record<string, string>, rea
     child,
     pid: child.pid!,
     output: () => output,
+    errors: () => errors,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');

@@ -205,6 +205,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
     };
     return run;
   } finally {
+    // A 500 in the table is worth its reason: the API's own error lines, which its output buffer would have lost.
+    for (const line of stage?.api.errors() ?? []) log(`  API error: ${line}`);
     await stage?.api.stop();
     await stage?.baseline.stop();
     await stage?.sim.stop();
