@@ -26,6 +26,13 @@ export interface LoadResult {
   cpu_ms: number;
 }
 
+/**
+ * A feed that answered 200 without some of its restaurants' menus or ETAs (`partial: true`: a partner
+ * failed, was too slow, or its bulkhead was full). It is a degraded answer, not goodput: the runners
+ * count it under `partial` beside the errors, not as a success.
+ */
+export const isPartial = (body: string) => body.includes('"partial":true');
+
 export interface OutgoingRequest {
   method: 'GET' | 'POST';
   path: string;

@@ -10,7 +10,7 @@
  */
 import { Pool } from 'undici';
 import type { Histogram } from 'hdr-histogram-js';
-import { type LoadJob, nextRequest } from './load-requests.ts';
+import { type LoadJob, isPartial, nextRequest } from './load-requests.ts';
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -31,10 +31,12 @@ export async function openLoop(job: LoadJob, okLatency: Histogram) {
     const done = pool
       .request({ ...nextRequest(job), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
       .then(async (res) => {
-        await res.body.dump();
+        const body = job.kind === 'feed' ? await res.body.text() : await res.body.dump().then(() => '');
         count(statusCounts, String(res.statusCode));
-        if (res.statusCode >= 200 && res.statusCode < 300) okLatency.recordValue(Math.max(1, Math.round(performance.now() - scheduledAt)));
-        else count(errors, String(res.statusCode));
+        if (res.statusCode >= 200 && res.statusCode < 300) {
+          okLatency.recordValue(Math.max(1, Math.round(performance.now() - scheduledAt)));
+          if (isPartial(body)) count(errors, 'partial');
+        } else count(errors, String(res.statusCode));
       })
       .catch((err: Error) => count(errors, err.name === 'TimeoutError' || err.name === 'AbortError' ? 'timeout' : 'socket'));
     sent.push(done);
