@@ -13,7 +13,7 @@ import path from 'node:path';
 import { type CpuProfile, type ProfileSummary, summarise } from './profile-summary.ts';
 import { runLevel } from './run.ts';
 import type { LevelResult } from './report-rows.ts';
-import { type Stage, database, orderFixtures, startApi, startBaseline, startPartners } from './stage.ts';
+import { type Stage, database, startApi, startPartners, startStage } from './stage.ts';
 import { type CpuRound, cpuTargets, formatCpuReport, formatProfileReport, roundsOf } from './cpu-report.ts';
 import { type WorkersRow, compareWorkers, formatWorkers } from './cpu-workers.ts';
 
@@ -41,13 +41,8 @@ async function fastPartners() {
   return partners;
 }
 
-async function startCpuStage(dbUrl: string, partners: Awaited<ReturnType<typeof startPartners>>, flags = { api: [] as string[], baseline: [] as string[] }): Promise<Stage> {
-  const sockets = { PARTNER_CONNECTIONS: SOCKETS };
-  const { api, url: apiUrl } = await startApi(dbUrl, partners.env, sockets, flags.api);
-  const { baseline, url: baseUrl } = await startBaseline(dbUrl, partners.env, sockets, flags.baseline);
-  const { token, menu } = await orderFixtures(apiUrl);
-  return { sim: partners.sim, api, baseline, urls: { dabba: apiUrl, baseline: baseUrl }, token, menu, latency: {} };
-}
+const startCpuStage = (dbUrl: string, partners: Awaited<ReturnType<typeof startPartners>>, flags?: { api: string[]; baseline: string[] }) =>
+  startStage(dbUrl, { partners, env: { PARTNER_CONNECTIONS: SOCKETS }, flags });
 
 const level = (kind: 'feed' | 'order', durationS: number) => ({
   scenario: kind,

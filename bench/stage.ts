@@ -145,10 +145,19 @@ export interface Stage {
   latency: Record<string, PartnerLatency>;
 }
 
-export async function startStage(dbUrl: string): Promise<Stage> {
-  const partners = await startPartners();
-  const { api, url: apiUrl } = await startApi(dbUrl, partners.env);
-  const { baseline, url: baseUrl } = await startBaseline(dbUrl, partners.env);
+type Partners = Awaited<ReturnType<typeof startPartners>>;
+
+/**
+ * Both servers on the demo city, with the partners given (else fresh simulators); `env` goes to both
+ * (e.g. PARTNER_CONNECTIONS), `flags` to each one's node (e.g. `--cpu-prof`).
+ */
+export async function startStage(
+  dbUrl: string,
+  opts: { partners?: Partners; env?: Record<string, string>; flags?: { api: string[]; baseline: string[] } } = {},
+): Promise<Stage> {
+  const partners = opts.partners ?? (await startPartners());
+  const { api, url: apiUrl } = await startApi(dbUrl, partners.env, opts.env, opts.flags?.api);
+  const { baseline, url: baseUrl } = await startBaseline(dbUrl, partners.env, opts.env, opts.flags?.baseline);
   const { token, menu } = await orderFixtures(apiUrl);
   return { sim: partners.sim, api, baseline, urls: { dabba: apiUrl, baseline: baseUrl }, token, menu, latency: partners.latency };
 }

@@ -111,8 +111,9 @@ export class FeedDirectory implements CatalogChanges {
 
   /** The change listener's news, by channel (migration 0009). */
   notified(channel: string, payload: string) {
-    if (channel === 'dabba_restaurants') this.restaurantsChanged();
-    else if (channel === 'dabba_menus') this.menusChanged(payload === '*' ? '*' : payload.split(',').filter(Boolean));
+    const [restaurants, menus] = CATALOG_CHANNELS;
+    if (channel === restaurants) this.restaurantsChanged();
+    else if (channel === menus) this.menusChanged(payload === '*' ? '*' : payload.split(',').filter(Boolean));
   }
 
   #open(): Promise<OpenRestaurant[]> {
