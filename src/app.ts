@@ -7,6 +7,7 @@ import { currentTraceIds, setupTracing } from './ops/tracing.ts';
 import admissionControl from './plugins/admission-control.ts';
 import authentication from './plugins/authentication.ts';
 import loadShedding from './plugins/load-shedding.ts';
+import metrics from './plugins/metrics.ts';
 import observability from './plugins/observability.ts';
 import openapi from './plugins/openapi.ts';
 import problemDetails, { frameworkError } from './plugins/problem-details.ts';
@@ -43,7 +44,8 @@ export interface BuildOptions extends Pick<ServicesOptions, 'onQuery' | 'backgro
 
 /**
  * Builds the whole API without listening: the server and the tests share this. Plugins register in
- * a visible order: cross-cutting answers (errors, telemetry, shedding, rate limits, admission), then the outside
+ * a visible order: cross-cutting answers (errors, headers, metrics, the refusals: shedding, rate limits,
+ * admission; then telemetry of what is admitted), then the outside
  * resources and the use cases on them, then authentication and the routes. Each plugin owns the
  * start and stop of what it creates.
  */
@@ -82,11 +84,13 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Ap
 
   await app.register(problemDetails, { retryAfterSeconds: config.shedding.retryAfterSeconds });
   await app.register(securityHeaders);
-  await app.register(observability, { blockedLoopThresholdMs: config.blockedLoopThresholdMs });
+  await app.register(metrics);
+  // The refusals come before any span, histogram or log line, so refusing stays cheaper than serving.
   await app.register(loadShedding, { limits: config.shedding });
   // Before admission control: a login or registration over its rate limit never takes or waits for a slot.
   await app.register(rateLimits, { limits: config.rateLimits });
   await app.register(admissionControl, { config });
+  await app.register(observability, { blockedLoopThresholdMs: config.blockedLoopThresholdMs });
   await app.register(services, { config, onQuery: opts.onQuery, background: opts.background, bus: opts.bus });
   await app.register(authentication, { auth: app.services.auth });
   app.addSchema(Problem);

@@ -113,6 +113,10 @@ const Overload = {
   // 0 = refuse at once. How long a request past its route's limit may wait for a slot (newest first).
   ADMISSION_MAX_WAIT_MS: Ms(0, 60_000, 1_000),
   ADMISSION_MAX_WAITING: Count(0, 1_000_000, 8_192),
+  // 0 = no limit. Waits that may end in a 503 per second; past it a request keeps waiting (still eligible for
+  // a slot) until its turn. A 503 costs about what a small answer costs, and a client that ignores
+  // Retry-After is back at once: 500 a second is about 5% of a core (bench/README.md, overload).
+  ADMISSION_REFUSALS_PER_SECOND: Count(0, 1_000_000, 500),
   BLOCKED_LOOP_THRESHOLD_MS: Ms(0, 60_000, 100),
 };
 
@@ -381,7 +385,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
       maxHeapUsedBytes: e.SHED_MAX_HEAP_BYTES || Math.floor(getHeapStatistics().heap_size_limit * 0.9),
       retryAfterSeconds: e.SHED_RETRY_AFTER_SECONDS,
     },
-    admission: { maxInFlight: e.ADMISSION_MAX_IN_FLIGHT, maxWaitMs: e.ADMISSION_MAX_WAIT_MS, maxWaiting: e.ADMISSION_MAX_WAITING },
+    admission: {
+      maxInFlight: e.ADMISSION_MAX_IN_FLIGHT,
+      maxWaitMs: e.ADMISSION_MAX_WAIT_MS,
+      maxWaiting: e.ADMISSION_MAX_WAITING,
+      refusalsPerSecond: e.ADMISSION_REFUSALS_PER_SECOND,
+    },
     blockedLoopThresholdMs: e.BLOCKED_LOOP_THRESHOLD_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     workers: e.WORKERS,

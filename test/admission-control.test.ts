@@ -19,6 +19,8 @@ const ctx = await setup({
 const patient = await setup({ env: { FEED_MAX_IN_FLIGHT: String(FEED_LIMIT), ADMISSION_MAX_WAIT_MS: '10000' } });
 const hasty = await setup({ env: { FEED_MAX_IN_FLIGHT: String(FEED_LIMIT), ADMISSION_MAX_WAIT_MS: '100', ADMISSION_MAX_WAITING: '1' } });
 const off = await setup({ env: { FEED_MAX_IN_FLIGHT: String(FEED_LIMIT), ADMISSION_MAX_IN_FLIGHT: '0' } });
+// One feed at a time, a 50 ms wait, and two refusals a second (one at once, then one every 500 ms).
+const budgeted = await setup({ env: { FEED_MAX_IN_FLIGHT: '1', ADMISSION_MAX_WAIT_MS: '50', ADMISSION_REFUSALS_PER_SECOND: '2' } });
 await ctx.app.listen({ port: 0, host: '127.0.0.1' });
 const base = `http://127.0.0.1:${(ctx.app.server.address() as { port: number }).port}`;
 
@@ -67,6 +69,9 @@ describe('admission control', () => {
       assert.match(String(problem.detail), /GET \/v1\/feed has 2 requests in flight/);
     }
     assert.equal((await shedForConcurrency()) - shedBefore, 4);
+    // Refused before observability: counted above, but not a served request with a latency sample.
+    const refusedSamples = await metric(ctx, 'dabba_http_request_duration_seconds_count', { route: '/v1/feed', status_code: '503' });
+    assert.equal(refusedSamples, 0);
   });
 
   it('shows admitted feeds in dabba_http_admitted_in_flight and admits new ones once they finish', async () => {
@@ -231,5 +236,26 @@ describe('admission control', () => {
     assert.equal((await shedForConcurrency(hasty)) - shedBefore, 4);
     assert.equal(await waiting(FEED_ROUTE, hasty), 0);
     await drained(FEED_ROUTE, hasty);
+  });
+
+  it('refuses no more than ADMISSION_REFUSALS_PER_SECOND: past it a wait that ran out goes on, and may still end in a slot', async () => {
+    await feedWorld(budgeted);
+    // An admitted feed runs to its deadline (800 ms): the waits (50 ms) run out long before a slot frees.
+    await budgeted.sim.set('catalog', { median_ms: 1500, p99_ms: 1500 });
+    const started = performance.now();
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const res = await feed(budgeted);
+        return { status: res.statusCode, at: performance.now() - started };
+      }),
+    );
+    const refusedAt = answers.filter((a) => a.status === 503).map((a) => a.at).sort((a, b) => a - b);
+    assert.ok(refusedAt.length >= 2, `statuses ${answers.map((a) => a.status).join(',')}`);
+    assert.ok(answers.filter((a) => a.status === 200).length >= 2, 'a wait past its end was still handed a slot');
+    // The budget refills by the clock: two refusals a second are never closer than 500 ms.
+    for (let i = 1; i < refusedAt.length; i++) {
+      assert.ok(refusedAt[i]! - refusedAt[i - 1]! >= 450, `refusals at ${refusedAt.map(Math.round).join(', ')} ms`);
+    }
+    await drained(FEED_ROUTE, budgeted);
   });
 });

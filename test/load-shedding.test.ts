@@ -8,9 +8,13 @@ const RETRY_AFTER = 3;
 const ctx = await setup({
   env: { SHED_MAX_LOOP_DELAY_MS: '30', SHED_RETRY_AFTER_SECONDS: String(RETRY_AFTER) },
 });
-// The app runs in this process, so a busy-wait here is load on its event loop.
+// Waits for a slot up to 5 s: long enough to outlast a pressure.
+const patient = await setup({ env: { SHED_MAX_LOOP_DELAY_MS: '30', ADMISSION_MAX_WAIT_MS: '5000' } });
+// The apps run in this process, so a busy-wait here is load on their event loop.
 await ctx.app.listen({ port: 0, host: '127.0.0.1' });
+await patient.app.listen({ port: 0, host: '127.0.0.1' });
 const base = `http://127.0.0.1:${(ctx.app.server.address() as { port: number }).port}`;
+const patientBase = `http://127.0.0.1:${(patient.app.server.address() as { port: number }).port}`;
 const dispatcher = new Agent({ connections: 8, headersTimeout: 10_000, bodyTimeout: 10_000 });
 after(() => dispatcher.close());
 
@@ -21,11 +25,13 @@ interface Answer {
   status: number;
   headers: Headers;
   body: string;
+  ms: number;
 }
 
-async function get(path: string): Promise<Answer> {
-  const res = await fetch(`${base}${path}`, { dispatcher, signal: AbortSignal.timeout(10_000) } as RequestInit);
-  return { path, status: res.status, headers: res.headers, body: await res.text() };
+async function get(path: string, at = base): Promise<Answer> {
+  const started = performance.now();
+  const res = await fetch(`${at}${path}`, { dispatcher, signal: AbortSignal.timeout(10_000) } as RequestInit);
+  return { path, status: res.status, headers: res.headers, body: await res.text(), ms: performance.now() - started };
 }
 
 /** Holds the loop for `busyMs` out of every `busyMs + gapMs`: a process with more work than time. */
@@ -57,7 +63,7 @@ describe('load shedding', () => {
       await sleep(400); // at least one 250 ms sample under pressure
       const until = performance.now() + 1_500;
       while (performance.now() < until) {
-        const batch = await Promise.all([get(FEED), get(FEED), get('/healthz'), get('/metrics')]);
+        const batch = await Promise.all([get(FEED), get(FEED), get('/healthz'), get('/metrics'), get('/openapi.json')]);
         during.push(...batch);
       }
     } finally {
@@ -80,11 +86,20 @@ describe('load shedding', () => {
       assert.equal(problem.type, 'https://dabba.dev/problems/overloaded');
       assert.equal(typeof problem.title, 'string');
       assert.match(String(problem.detail), /overloaded \(event-loop delay [\d.]+ ms\)/);
+      // The feed is under admission control: past the loop-delay limit it admits no one, and a new
+      // request waits (ADMISSION_MAX_WAIT_MS, 1 s, at least three quarters of it) before its 503.
+      assert.ok(a.ms >= 700, `a feed refused after ${Math.round(a.ms)} ms, not after a wait`);
     }
   });
 
+  it('refuses routes outside admission control at once', () => {
+    const refused = during.filter((a) => a.path === '/openapi.json' && a.status === 503);
+    assert.ok(refused.length > 0, 'the API description was shed too');
+    for (const a of refused) assert.ok(a.ms < 700, `/openapi.json refused after ${Math.round(a.ms)} ms`);
+  });
+
   it('keeps answering /healthz and /metrics while shedding', () => {
-    const exempt = during.filter((a) => a.path !== FEED);
+    const exempt = during.filter((a) => a.path === '/healthz' || a.path === '/metrics');
     assert.ok(exempt.length >= 4);
     for (const a of exempt) assert.equal(a.status, 200, `${a.path} answered ${a.status} under pressure`);
   });
@@ -103,5 +118,29 @@ describe('load shedding', () => {
       recovered.map((a) => a.status),
       recovered.map(() => 200),
     );
+  });
+});
+
+describe('load shedding on a route under admission control', () => {
+  it('holds a feed that arrives while the loop lags, and serves it once the pressure is over, within its wait', async () => {
+    await eventually('a normal answer before the pressure', async () => (await get(FEED, patientBase)).status === 200, 5_000);
+    // Heavier than above: the mean delay of every sample is far past the limit, so the feed surely arrives under pressure.
+    const stop = pressure(150, 10);
+    const safety = setTimeout(stop, 5_000);
+    let answer: Promise<Answer>;
+    try {
+      await sleep(400); // at least one 250 ms sample under pressure
+      answer = get(FEED, patientBase);
+      await eventually('the feed waits for a slot', async () => {
+        const samples = parsePrometheus((await get('/metrics', patientBase)).body);
+        return value(samples, 'dabba_http_admission_waiting', { route: 'GET /v1/feed' }) === 1;
+      }, 3_000);
+    } finally {
+      stop();
+      clearTimeout(safety);
+    }
+    const served = await answer;
+    assert.equal(served.status, 200, `answered ${served.status}: ${served.body}`);
+    assert.ok(served.ms < 3_500, `served after ${Math.round(served.ms)} ms: by the end of the pressure, not the end of its wait`);
   });
 });

@@ -7,7 +7,8 @@
  *
  * Malformed answers come from a small `node:http` server in this file, which also records what it
  * was sent; the app under test points its ETA and catalog URLs at it (payments and POS stay on the
- * simulators), and the client-level tests point one PartnerHttp at it.
+ * simulators), and the client-level tests point one PartnerHttp at it (also to show that a call
+ * waiting for one of its sockets is not timed as if the partner were slow).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -518,5 +519,28 @@ describe('the feed with partners answering nonsense', () => {
     const down = await feed(here);
     assert.deepEqual(down.entry(r.id).menu, { stale: true, as_of: GOOD_AS_OF, highlights: goodHighlights }, 'still the good one');
     assert.equal(down.entry(r.id).menu_error, 'unavailable');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// partner-http: an attempt is timed from when it can be sent, not while it waits for a socket.
+
+describe('partner-http: calls beyond its sockets', () => {
+  it('queues them in the bulkhead, so a call waiting for a socket never times out and the partner never sees more than the sockets', async () => {
+    const fake = await fakePartner();
+    fake.answer = () => ({ status: 200, body: { minutes: 20, model: 'sim-v1' } });
+    // Five calls on one socket, 300 ms each at the partner: the last one waits 1.2 s for the socket,
+    // past the 1 s attempt timeout, and still each attempt, once sent, takes 300 ms.
+    fake.delayMs = 300;
+    const { http, metrics } = partnerHttp('eta', fake.url, { connections: 1, maxInFlight: 10, attemptTimeoutMs: 1_000, maxAttempts: 1 });
+    const eta = new EtaClient(http);
+
+    const calls = Promise.all(Array.from({ length: 5 }, () => eta.predict(A, B, 10, AbortSignal.timeout(10_000))));
+    await eventually('four calls queued behind the one sent', async () => http.bulkheadUsage().queued === 4);
+    assert.deepEqual(http.bulkheadUsage(), { inFlight: 1, queued: 4 });
+    assert.deepEqual(await calls, [20, 20, 20, 20, 20]);
+    assert.equal(fake.maxInFlight, 1);
+    assert.equal(await callOutcomes(metrics, 'ok'), 5);
+    assert.equal(await callOutcomes(metrics, 'timeout'), 0);
   });
 });

@@ -136,6 +136,12 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers,
     }),
+    httpRateLimited: new Counter({
+      name: 'dabba_http_rate_limited_total',
+      help: 'Requests refused with 429 by a rate limit, by the limit (login-address, login-account, register-address)',
+      labelNames: ['limit'] as const,
+      registers,
+    }),
     dbQuerySeconds: new Histogram({
       name: 'dabba_db_query_duration_seconds',
       help: 'SQL statements by outcome',

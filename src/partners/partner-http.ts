@@ -92,7 +92,10 @@ export class PartnerHttp {
 
   constructor(settings: PartnerSettings, metrics: Metrics) {
     this.name = settings.name;
-    this.#limits = { maxInFlight: settings.maxInFlight, maxQueued: settings.maxQueued };
+    // No more calls run than there are sockets: one beyond would wait for a socket inside undici with its
+    // attempt timer running, and a burst of our own making would read as the partner timing out (and trip
+    // its breaker). Queued in the bulkhead instead, a call's attempt is timed from when it can be sent.
+    this.#limits = { maxInFlight: Math.min(settings.maxInFlight, settings.connections), maxQueued: settings.maxQueued };
     this.#metrics = metrics;
     const origin = new URL(settings.url);
     this.#prefix = origin.pathname.replace(/\/$/, '');
@@ -102,7 +105,7 @@ export class PartnerHttp {
       headersTimeout: 0,
       bodyTimeout: 0,
     });
-    this.#bulkhead = bulkhead(settings.maxInFlight, settings.maxQueued);
+    this.#bulkhead = bulkhead(this.#limits.maxInFlight, this.#limits.maxQueued);
     this.breaker = circuitBreaker(countedByBreaker, {
       halfOpenAfter: settings.breakerHalfOpenAfterMs,
       // Opens when half of the recent attempts failed, once there are enough of them to judge: a partner

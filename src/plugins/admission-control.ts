@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
 import { Gate, Slot } from './admission-gate.ts';
 import { overloaded } from './overloaded.ts';
+import { type PendingRefusal, RefusalBudget } from './refusal-budget.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -10,6 +11,8 @@ declare module 'fastify' {
     maxInFlight?: number;
   }
 }
+
+const PUMP_MS = 50;
 
 const isApi = (url: string) => url === '/v1' || url.startsWith('/v1/');
 
@@ -25,7 +28,11 @@ function declaresBody(req: FastifyRequest) {
  * the body is in (`preValidation`), so a client sending its body slowly holds a connection (until the
  * request timeouts of server.ts cut it) but never a slot: trickling bytes cannot lock a route. The excess
  * waits up to ADMISSION_MAX_WAIT_MS for a slot, newest first (see Gate), and is refused with 503 and
- * `Retry-After` when the wait runs out or is full.
+ * `Retry-After` when the wait runs out or is full. While the event loop is past its shedding limit,
+ * no gate admits anyone and new requests wait the same way (load-shedding.ts). Refusals at the end of
+ * a wait are paced by ADMISSION_REFUSALS_PER_SECOND (RefusalBudget): past it a request keeps waiting,
+ * so clients that retry at once cannot make refusing most of the work. Registered before
+ * observability: a refusal costs a counter, not a span, a histogram sample and a log line.
  * Unlike load shedding it refuses only the excess of the route that is over, so the database pool and
  * the partner bulkhead queues stay short and accepted requests keep their latency; the short wait
  * absorbs bursts, and keeps clients that retry at once from turning refusals into most of the work.
@@ -34,12 +41,23 @@ function declaresBody(req: FastifyRequest) {
 async function admissionControl(app: FastifyInstance, opts: { config: Config }) {
   const { config } = opts;
   const { metrics } = app;
-  const { maxInFlight: defaultLimit, maxWaitMs, maxWaiting } = config.admission;
+  const { maxInFlight: defaultLimit, maxWaitMs, maxWaiting, refusalsPerSecond } = config.admission;
   if (defaultLimit === 0) return;
   const retryAfterSeconds = config.shedding.retryAfterSeconds;
   const gates = new Map<string, Gate>();
   const slots = new WeakMap<FastifyRequest, Slot>();
+  const budget = new RefusalBudget(refusalsPerSecond);
+  const underPressure = () => app.isUnderPressure();
   metrics.sources.admission = () => [...gates.values()].map((g) => ({ route: g.route, inFlight: g.inFlight, waiting: g.waiting }));
+  // A pause (under pressure) ends without a release to hand its slots on: look for free slots and waiters.
+  const pump = setInterval(() => {
+    for (const gate of gates.values()) gate.pump();
+  }, PUMP_MS);
+  pump.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(pump);
+    budget.close();
+  });
 
   app.addHook('onRoute', (route: RouteOptions) => {
     if (!isApi(route.url)) return;
@@ -48,9 +66,10 @@ async function admissionControl(app: FastifyInstance, opts: { config: Config }) 
       throw new Error(`${route.url}: config.maxInFlight must be a whole number of at least 0, got ${limit}`);
     }
     if (limit === 0) return;
+    route.config = { ...route.config, admitted: true };
     for (const method of [route.method].flat()) {
       const key = `${method} ${route.url}`;
-      gates.set(key, new Gate(key, limit, maxWaitMs > 0 ? maxWaiting : 0));
+      gates.set(key, new Gate(key, limit, maxWaitMs > 0 ? maxWaiting : 0, underPressure));
     }
     const handler = route.handler;
     route.handler = function admittedHandler(this: unknown, req, reply) {
@@ -61,8 +80,9 @@ async function admissionControl(app: FastifyInstance, opts: { config: Config }) 
   });
 
   const refuse = (req: FastifyRequest, reply: FastifyReply, gate: Gate) => {
-    metrics.httpShed.inc({ reason: 'concurrency' });
-    const reason = `${gate.route} has ${gate.inFlight} request${gate.inFlight === 1 ? '' : 's'} in flight`;
+    const pressure = app.pressure();
+    metrics.httpShed.inc({ reason: pressure?.reason ?? 'concurrency' });
+    const reason = pressure?.detail ?? `${gate.route} has ${gate.inFlight} request${gate.inFlight === 1 ? '' : 's'} in flight`;
     void reply.send(overloaded(req, reply, reason, retryAfterSeconds));
   };
 
@@ -79,25 +99,34 @@ async function admissionControl(app: FastifyInstance, opts: { config: Config }) 
     };
     if (gate.hasRoom()) return admit();
     let timer: NodeJS.Timeout | undefined;
+    let refusal: PendingRefusal | undefined;
     const gone = () => {
       clearTimeout(timer);
+      refusal?.cancel();
       ticket?.cancel();
     };
     const ticket = gate.wait(() => {
       clearTimeout(timer);
+      refusal?.cancel();
       reply.raw.off('close', gone);
       admit();
     });
     if (!ticket) return refuse(req, reply, gate);
+    // Between three quarters of the wait and all of it, at random: waits that began in one burst end
+    // spread out, not in a burst of refusals (and of retries) of their own.
     timer = setTimeout(() => {
-      ticket.cancel();
-      reply.raw.off('close', gone);
-      refuse(req, reply, gate);
-    }, maxWaitMs);
+      refusal = budget.refuse(() => {
+        ticket.cancel();
+        reply.raw.off('close', gone);
+        // Room again (a pressure that paused the gate is over): the wait ends in a slot after all.
+        if (gate.hasRoom()) admit();
+        else refuse(req, reply, gate);
+      });
+    }, maxWaitMs * (0.75 + Math.random() / 4));
     reply.raw.once('close', gone);
   };
   app.addHook('onRequest', (req, reply, done) => (declaresBody(req) ? done() : admission(req, reply, done)));
   app.addHook('preValidation', (req, reply, done) => (declaresBody(req) ? admission(req, reply, done) : done()));
 }
 
-export default fp(admissionControl, { name: 'admission-control', dependencies: ['observability'] });
+export default fp(admissionControl, { name: 'admission-control', dependencies: ['metrics', 'load-shedding'] });

@@ -98,4 +98,30 @@ describe('an admission slot', () => {
     assert.ok(g.wait(() => {}));
     assert.equal(g.wait(() => {}), undefined);
   });
+
+  it('admits no one while paused, keeps a freed slot free, and hands free slots to the newest waiters once pumped after the pause', () => {
+    let paused = false;
+    const g = new Gate('GET /v1/test', 2, 10, () => paused);
+    const running = new Slot(g);
+    paused = true;
+    assert.equal(g.hasRoom(), false, 'one of two slots is free, but the gate is paused');
+    const admitted: string[] = [];
+    const waiter = (name: string) => () => {
+      admitted.push(name);
+      new Slot(g);
+    };
+    g.wait(waiter('oldest'));
+    g.wait(waiter('middle'));
+    g.wait(waiter('newest'));
+    running.closed();
+    assert.deepEqual(admitted, [], 'a slot freed during the pause is not handed over');
+    assert.equal(g.inFlight, 0);
+    g.pump();
+    assert.deepEqual(admitted, [], 'still paused: the pump admits no one');
+    paused = false;
+    g.pump();
+    assert.deepEqual(admitted, ['newest', 'middle'], 'both free slots, newest first');
+    assert.equal(g.inFlight, 2);
+    assert.equal(g.waiting, 1);
+  });
 });

@@ -13,6 +13,8 @@ interface Waiter {
  * slot goes to the newest waiter (LIFO): under a steady overload the fresh requests, whose clients
  * are still there, are served at once and the old ones time out, instead of every request waiting
  * out the whole queue. Cancelled places are dropped lazily and the stack compacted when they pile up.
+ * While `paused()` says so (the process is under pressure) the gate has no room for anyone: nothing
+ * is admitted, and a freed slot stays free until the pressure is over.
  * @see https://queue.acm.org/detail.cfm?id=2839461 (Fail at Scale: adaptive LIFO)
  */
 export class Gate {
@@ -20,13 +22,15 @@ export class Gate {
   readonly limit: number;
   readonly maxWaiting: number;
   inFlight = 0;
+  readonly #paused: () => boolean;
   #stack: Waiter[] = [];
   #waiting = 0;
 
-  constructor(route: string, limit: number, maxWaiting: number) {
+  constructor(route: string, limit: number, maxWaiting: number, paused: () => boolean = () => false) {
     this.route = route;
     this.limit = limit;
     this.maxWaiting = maxWaiting;
+    this.#paused = paused;
   }
 
   get waiting() {
@@ -34,7 +38,7 @@ export class Gate {
   }
 
   hasRoom() {
-    return this.inFlight < this.limit;
+    return this.inFlight < this.limit && !this.#paused();
   }
 
   /** Queues `admit` to run when a slot is handed over; undefined when the wait is full. */
@@ -56,7 +60,15 @@ export class Gate {
   /** A slot came free: it goes to the newest live waiter, if any, whose `admit` takes it (a Slot). */
   release() {
     this.inFlight--;
-    if (!this.hasRoom()) return;
+    if (this.hasRoom()) this.#handOver();
+  }
+
+  /** Hands every free slot to the newest waiters: called when a pause may have ended, as no release may come. */
+  pump() {
+    while (this.#waiting > 0 && this.hasRoom()) this.#handOver();
+  }
+
+  #handOver() {
     while (this.#stack.length > 0) {
       const next = this.#stack.pop()!;
       if (!next.live) continue;

@@ -1,23 +1,22 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { LoopMonitor } from '../ops/loop-monitor.ts';
-import { createMetrics } from '../ops/metrics.ts';
 import './live-route.ts';
 import { SpanKind, SpanStatusCode, context, propagation, trace, tracer } from '../ops/tracing.ts';
-
-/** Routes that must answer however loaded the process is: probes and the scrape. */
-export const UNSHED = { pressureHandler: () => undefined };
 
 const routeOf = (req: FastifyRequest) => req.routeOptions.url ?? 'unmatched';
 
 /**
- * Everything an operator sees of a request, kept in one place: its span (child of the caller's
- * `traceparent`), the latency histogram and in-flight gauge, one log line when it ends, and the
- * loop monitor's label. Handlers do none of this themselves. Owns the metrics registry (`app.metrics`,
- * which other plugins add their sources to) and the blocked-loop monitor (`app.monitor`).
+ * Everything an operator sees of an admitted request, kept in one place: its span (child of the
+ * caller's `traceparent`), the latency histogram and in-flight gauge, one log line when it ends, and
+ * the loop monitor's label. Handlers do none of this themselves. Registered after the plugins that
+ * refuse requests (shedding, rate limits, admission): a refusal costs one counter (`dabba_http_shed_total`,
+ * `dabba_http_rate_limited_total`) and no span, histogram or log line, so refusing a flood of retries
+ * stays cheaper than serving. The span and the latency still start when the request arrived, so a
+ * wait for an admission slot is part of them. Owns the blocked-loop monitor (`app.monitor`).
  */
 async function observability(app: FastifyInstance, opts: { blockedLoopThresholdMs: number }) {
-  const metrics = createMetrics();
+  const { metrics } = app;
   const monitor = new LoopMonitor({
     thresholdMs: opts.blockedLoopThresholdMs,
     report: (block) => {
@@ -25,20 +24,10 @@ async function observability(app: FastifyInstance, opts: { blockedLoopThresholdM
       app.log.warn(block, `event loop blocked for ${block.blocked_ms} ms`);
     },
   });
-  app.decorate('metrics', metrics);
   app.decorate('monitor', monitor);
-  let openConnections = 0;
-  app.server.on('connection', (socket) => {
-    openConnections++;
-    socket.once('close', () => openConnections--);
-  });
-  metrics.sources.openConnections = () => openConnections;
   // Started once serving: start-up itself (module loading, schema compilation) blocks the loop by design.
   app.addHook('onListen', async () => monitor.start());
-  app.addHook('onClose', async () => {
-    monitor.close();
-    metrics.close();
-  });
+  app.addHook('onClose', async () => monitor.close());
 
   app.addHook('onRoute', (route: RouteOptions) => {
     const label = `${[route.method].flat().join(',')} ${route.url}`;
@@ -56,7 +45,7 @@ async function observability(app: FastifyInstance, opts: { blockedLoopThresholdM
     const parent = propagation.extract(context.active(), req.headers);
     const span = tracer.startSpan(
       `${req.method} ${route}`,
-      { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'http.route': route, 'url.path': req.url.split('?')[0]! } },
+      { kind: SpanKind.SERVER, startTime: performance.timeOrigin + performance.now() - reply.elapsedTime, attributes: { 'http.request.method': req.method, 'http.route': route, 'url.path': req.url.split('?')[0]! } },
       parent,
     );
     // 'close' fires exactly once: when the response is sent, or when the client goes away first.
@@ -84,10 +73,6 @@ async function observability(app: FastifyInstance, opts: { blockedLoopThresholdM
     });
     context.with(trace.setSpan(parent, span), done);
   });
-
-  app.get('/metrics', { schema: { hide: true }, config: UNSHED }, async (_req, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
-  );
 }
 
-export default fp(observability, { name: 'observability' });
+export default fp(observability, { name: 'observability', dependencies: ['metrics'] });

@@ -11,6 +11,8 @@ type Check = ReturnType<FastifyInstance['createRateLimit']>;
 type Hook = 'onRequest' | 'preValidation';
 
 interface Limit {
+  /** The limit's name in its keys and in `dabba_http_rate_limited_total{limit}`. */
+  name: string;
   /** What is counted, as the 429 says it: "login attempts from this address". */
   what: string;
   key: (req: FastifyRequest) => string | undefined;
@@ -89,17 +91,18 @@ async function rateLimits(app: FastifyInstance, opts: { limits: Config['rateLimi
   const limit = (hook: Hook, route: string, max: number, name: string, what: string, key: Limit['key']) => {
     if (max === 0) return;
     const options: RateLimitOptions = { max, timeWindow: WINDOW_MS, cache: REMEMBERED, keyGenerator: (req) => `${name}:${key(req)}` };
-    limits[hook].set(route, [...(limits[hook].get(route) ?? []), { what, key, check: app.createRateLimit(options) }]);
+    limits[hook].set(route, [...(limits[hook].get(route) ?? []), { name, what, key, check: app.createRateLimit(options) }]);
   };
   limit('onRequest', 'POST /v1/auth/login', loginPerAddress, 'login-address', 'login attempts from this address', address);
   limit('preValidation', 'POST /v1/auth/login', loginPerAccount, 'login-account', 'login attempts for this account', account);
   limit('onRequest', 'POST /v1/auth/register', registerPerAddress, 'register-address', 'registrations from this address', address);
 
   async function enforce(req: FastifyRequest, reply: FastifyReply, checks: Limit[]) {
-    for (const { what, key, check } of checks) {
+    for (const { name, what, key, check } of checks) {
       if (key(req) === undefined) continue;
       const result = await check(req);
       if (result.isAllowed || !result.isExceeded) continue;
+      app.metrics.httpRateLimited.inc({ limit: name });
       const seconds = Math.max(1, result.ttlInSeconds);
       void reply.header('retry-after', String(seconds));
       throw new AppError(429, 'too-many-requests', 'Too many requests', `Too many ${what} (at most ${result.max} a minute); retry after ${seconds} s.`);
@@ -115,4 +118,4 @@ async function rateLimits(app: FastifyInstance, opts: { limits: Config['rateLimi
   }
 }
 
-export default fp(rateLimits, { name: 'rate-limits' });
+export default fp(rateLimits, { name: 'rate-limits', dependencies: ['metrics'] });
