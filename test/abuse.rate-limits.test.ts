@@ -37,6 +37,9 @@ async function another(env: Record<string, string>) {
   return app;
 }
 
+/** dabba_http_rate_limited_total{limit}: refusals are counted there, before any other telemetry. */
+const rateLimited = async (limit: string) => (await ctx.app.metrics.httpRateLimited.get()).values.find((v) => v.labels.limit === limit)?.value ?? 0;
+
 function assertRefused(res: Awaited<ReturnType<typeof login>>, what: RegExp) {
   assert.equal(res.statusCode, 429, res.body);
   assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
@@ -76,6 +79,7 @@ describe('rate limits on login and registration', () => {
     }
     const customer = await createUser(ctx, 'customer');
     const before = await databaseDigest(ctx.sql);
+    const countedBefore = await rateLimited('login-address');
 
     // Even the right password: the address is refused before the password is looked at.
     const refused = await login(from, customer.email);
@@ -83,6 +87,7 @@ describe('rate limits on login and registration', () => {
     assert.equal(refused.json().token, undefined);
     assertRefused(await login(from, newEmail('stuffed'), 'wrong password'), /from this address/);
     assert.equal(await databaseDigest(ctx.sql), before);
+    assert.equal((await rateLimited('login-address')) - countedBefore, 2);
   });
 
   it('counts requests refused as invalid too, and does not slow down another address', async () => {
@@ -103,8 +108,10 @@ describe('rate limits on login and registration', () => {
     );
     for (const res of attempts) assert.equal(res.statusCode, 200, res.body);
     const from = newAddress();
+    const countedBefore = await rateLimited('login-account');
     assertRefused(await login(from, customer.email), /login attempts for this account \(at most 5 a minute\)/);
     assertRefused(await login(newAddress(), customer.email.toUpperCase(), 'wrong password'), /for this account/);
+    assert.equal((await rateLimited('login-account')) - countedBefore, 2);
 
     // The address that was refused for that account may still sign in to another.
     const other = await createUser(ctx, 'customer');
