@@ -5,7 +5,7 @@ import { build } from '../src/app.ts';
 import { offset } from '../src/domain/geo.ts';
 import { LocalBus } from '../src/live/event-bus.ts';
 import { listen } from './courier.helper.ts';
-import { type Actor, CENTER, createUser, eventually, partnerEnv, setup, testConfig } from './helper.ts';
+import { type Actor, CENTER, createRestaurant, createUser, eventually, partnerEnv, placeOrder, setup, testConfig } from './helper.ts';
 
 // Timers off: positions are written when the test flushes, and silent couriers ended when it asks.
 const bus = new LocalBus();
@@ -37,6 +37,27 @@ async function onShiftCourier(at = CENTER) {
   assert.equal(res.statusCode, 200, res.body);
   await eventually('the directory to list the courier', async () => directory.isOnShift(c.id));
   return c;
+}
+
+async function act(who: Actor, orderId: string, path: string, payload: object = {}) {
+  const res = await ctx.app.inject({ method: 'POST', url: `/v1/orders/${orderId}/${path}`, headers: who.auth, payload });
+  assert.equal(res.statusCode, 200, `${path}: ${res.body}`);
+}
+
+/** A confirmed order of a POS restaurant, assigned by an admin to `courier`; with `carried`, also picked up. */
+async function assignedOrder(courier: Actor, opts: { carried?: boolean } = {}) {
+  const owner = await createUser(ctx, 'restaurant');
+  const restaurant = await createRestaurant(ctx, owner, { pos: true });
+  const order = await placeOrder(ctx, await createUser(ctx, 'customer'), restaurant);
+  if (opts.carried) for (const path of ['preparing', 'ready']) await act(owner, order.id, path);
+  await act(await createUser(ctx, 'admin'), order.id, 'assign', { courier_id: courier.id });
+  if (opts.carried) await act(courier, order.id, 'picked-up');
+  return order.id;
+}
+
+async function orderRow(orderId: string) {
+  const { rows } = await ctx.sql.query<{ status: string; courier_id: string | null }>('SELECT status, courier_id FROM orders WHERE id = $1', [orderId]);
+  return rows[0]!;
 }
 
 const positionsCounted = async (outcome: string) =>
@@ -206,5 +227,40 @@ describe('courier shifts', () => {
     } finally {
       await node.close();
     }
+  });
+
+  it('off shift gives back the orders not yet picked up: dispatch may offer them again, and their watchers hear it', async () => {
+    const c = await onShiftCourier();
+    const held = await assignedOrder(c);
+    const moves = listen(bus, 'order.moved');
+    const off = await shift(c, { online: false });
+    assert.equal(off.statusCode, 200, off.body);
+    assert.deepEqual(await orderRow(held), { status: 'confirmed', courier_id: null });
+    const { rows } = await ctx.sql.query(
+      `SELECT courier_id, actor_role, reason FROM order_events WHERE order_id = $1 AND kind = 'courier_unassigned'`,
+      [held],
+    );
+    assert.deepEqual(rows, [{ courier_id: c.id, actor_role: 'system', reason: 'courier_off_shift' }]);
+    await eventually('the move on the bus', async () => moves.some((m) => m.order_id === held && m.courier_id === null));
+    const { rows: waiting } = await ctx.sql.query('SELECT 1 FROM orders WHERE id = $1 AND courier_id IS NULL AND status = $2', [held, 'confirmed']);
+    assert.equal(waiting.length, 1, 'waiting for a courier again, as dispatch reads it');
+  });
+
+  it('refuses to go off shift with food in the bag, naming the order, and changes nothing', async () => {
+    const c = await onShiftCourier();
+    const carried = await assignedOrder(c, { carried: true });
+    const waiting = await assignedOrder(c);
+    const refused = await shift(c, { online: false });
+    assert.equal(refused.statusCode, 409, refused.body);
+    assert.match(String(refused.headers['content-type']), /^application\/problem\+json/);
+    assert.deepEqual(refused.json().orders, [carried]);
+    assert.equal((await row(c.id))?.on_shift, true);
+    assert.deepEqual(await orderRow(carried), { status: 'picked_up', courier_id: c.id });
+    assert.deepEqual(await orderRow(waiting), { status: 'confirmed', courier_id: c.id });
+
+    await act(c, carried, 'delivered');
+    const off = await shift(c, { online: false });
+    assert.equal(off.statusCode, 200, off.body);
+    assert.deepEqual(await orderRow(waiting), { status: 'confirmed', courier_id: null });
   });
 });

@@ -127,7 +127,7 @@ export function eventSource(url: string, authorization?: string) {
 export interface StatusData {
   order_id: string;
   event_id: number;
-  kind: 'status' | 'courier_assigned';
+  kind: 'status' | 'courier_assigned' | 'courier_unassigned';
   from: string | null;
   to: string;
   courier_id: string | null;

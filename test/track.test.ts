@@ -220,6 +220,34 @@ describe('GET /v1/orders/:id/track', () => {
     assert.equal(s.of('position').length, shown);
   });
 
+  it("says so when the courier gives the order back (off shift before the pick-up), and stops sending that courier's positions", async () => {
+    const order = await placeOrder(ctx, customer!, restaurant);
+    await act(owner!, order.id, 'accept');
+    const leaving = await createUser(ctx, 'courier');
+    const shift = (online: boolean) =>
+      ctx.app.inject({ method: 'POST', url: '/v1/courier/shift', headers: leaving.auth, payload: { online, ...(online ? { lat: 19.07, lng: 72.88 } : {}) } });
+    assert.equal((await shift(true)).statusCode, 200);
+    await act(admin!, order.id, 'assign', { courier_id: leaving.id });
+    const s = track(order.id);
+    await s.until('the assignment', () => statuses(s).length === 3);
+    const position = (lat: number) => bus.publish('courier.position', { courier_id: leaving.id, lat, lng: 72.88, at: Date.now() });
+    position(19.06);
+    await s.until('a position', () => s.of('position').length === 1);
+
+    const off = await shift(false);
+    assert.equal(off.statusCode, 200, off.body);
+    await s.until('the release', () => statuses(s).length === 4);
+    const release = statuses(s).at(-1)!;
+    assert.deepEqual(
+      { kind: release.kind, from: release.from, to: release.to, courier_id: release.courier_id, reason: release.reason },
+      { kind: 'courier_unassigned', from: 'confirmed', to: 'confirmed', courier_id: leaving.id, reason: 'courier_off_shift' },
+    );
+    for (let i = 0; i < 3; i++) position(19.065 + i * 0.001);
+    await sleep(1_500);
+    assert.equal(s.of('position').length, 1, 'no position of a courier who no longer holds the order');
+    s.close();
+  });
+
   it('a watcher that reads nothing is cut once its buffer is full, while another watcher of the order keeps up', async () => {
     const order = await placeOrder(ctx, customer!, restaurant);
     await act(owner!, order.id, 'accept');

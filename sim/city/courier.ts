@@ -99,6 +99,8 @@ export class CourierAgent {
     await this.#deps.api.call('go off shift', 'POST', '/v1/courier/shift', {
       token: this.#session.token,
       body: { online: false },
+      // Stopped with food in the bag: the API keeps the courier on shift until it is delivered.
+      expected: [409],
       signal: AbortSignal.timeout(OFF_SHIFT_TIMEOUT_MS),
     });
   }

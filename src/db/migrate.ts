@@ -8,6 +8,7 @@ import * as tokenVersion from './migrations/0006-token-version.ts';
 import * as menuSync from './migrations/0007-menu-sync.ts';
 import * as courierShifts from './migrations/0008-courier-shifts.ts';
 import * as catalogNotifications from './migrations/0009-catalog-notifications.ts';
+import * as courierUnassigned from './migrations/0010-courier-unassigned.ts';
 
 /** Listed here rather than read from disk, so the set of migrations is checked by the compiler. */
 const migrations: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '0007-menu-sync': menuSync,
   '0008-courier-shifts': courierShifts,
   '0009-catalog-notifications': catalogNotifications,
+  '0010-courier-unassigned': courierUnassigned,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

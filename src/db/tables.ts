@@ -34,6 +34,8 @@ export interface CouriersTable {
   updated_at: Timestamp;
   on_shift: Generated<boolean>;
   shift_started_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** When the last shift ended (off, or gone silent): what the sweeper compares an order's assignment with. */
+  shift_ended_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   /** The newest accepted position's time, written in batches; silence past COURIER_OFF_SHIFT_AFTER_MS ends the shift. */
   last_seen_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type Actor, type ActorRole, SYSTEM } from './identity.ts';
-import { type Decision, type MoveIntent, type OrderSnapshot, decideMove, isLegalStep } from './order-moves.ts';
+import { type Decision, type EventKind, type MoveIntent, type OrderSnapshot, decideMove, isLegalStep } from './order-moves.ts';
 import { ORDER_STATUSES, type OrderStatus, PAYMENT_STATES } from './order-status.ts';
 
 const COURIER = 'courier-1';
@@ -162,6 +162,27 @@ describe('decideMove: assigning a courier', () => {
     });
   });
 
+  it('a release gives an order not yet picked up back to dispatch: only by its assigners, only from the courier holding it', () => {
+    const release = (from: OrderStatus, role: ActorRole, courier = COURIER, over: Partial<OrderSnapshot> = {}) =>
+      outcome(decideMove(order({ status: from, ...over }), { unassign: courier }, ACTOR[role]));
+    for (const from of ['confirmed', 'preparing', 'ready'] as const) {
+      assert.equal(release(from, 'system'), 'ok', from);
+      assert.equal(release(from, 'admin'), 'ok', from);
+      assert.equal(release(from, 'courier'), 'forbidden', from);
+      assert.equal(release(from, 'restaurant'), 'forbidden', from);
+    }
+    assert.equal(release('picked_up', 'system'), 'illegal', 'food in the bag stays with its courier');
+    assert.equal(release('delivered', 'system'), 'illegal');
+    assert.equal(release('ready', 'system', 'courier-2'), 'not_assigned', 'assigned to someone else since');
+    assert.equal(release('ready', 'system', COURIER, { courier_id: null }), 'not_assigned', 'already released');
+    const decision = decideMove(order({ status: 'ready' }), { unassign: COURIER }, SYSTEM, 'courier_off_shift');
+    assert.ok(decision.ok);
+    assert.deepEqual({ ...decision.move }, {
+      orderId: 'order-1', fromVersion: 7, from: 'ready', to: 'ready', kind: 'courier_unassigned',
+      courierId: COURIER, actor: SYSTEM, reason: 'courier_off_shift', followUpsOwed: false,
+    });
+  });
+
   it('a status move names no courier and owes its follow-ups; with no reason given the reason is null', () => {
     const decision = decideMove(order({ status: 'confirmed', version: 12 }), { to: 'preparing' }, ACTOR.restaurant);
     assert.ok(decision.ok);
@@ -182,10 +203,10 @@ describe('decideMove: assigning a courier', () => {
 });
 
 describe('isLegalStep: reading an event log', () => {
-  const step = (kind: 'status' | 'courier_assigned', from: OrderStatus | null, to: OrderStatus, role: ActorRole) => ({ kind, from, to, role });
+  const step = (kind: EventKind, from: OrderStatus | null, to: OrderStatus, role: ActorRole) => ({ kind, from, to, role });
 
   it('accepts every move decideMove allows, as a step from the status it was decided from', () => {
-    const intents: MoveIntent[] = [...ORDER_STATUSES.map((to) => ({ to })), { assign: 'courier-2' }];
+    const intents: MoveIntent[] = [...ORDER_STATUSES.map((to) => ({ to })), { assign: 'courier-2' }, { unassign: 'courier-1' }];
     let allowed = 0;
     for (const from of ORDER_STATUSES) {
       for (const intent of intents) {
@@ -197,7 +218,7 @@ describe('isLegalStep: reading an event log', () => {
         }
       }
     }
-    assert.equal(allowed, Object.values(ALLOWED).flat().length + 4 * 2, 'every allowed cell of the table, and 4 statuses × 2 assigners');
+    assert.equal(allowed, Object.values(ALLOWED).flat().length + 2 * 4 * 2, 'every allowed cell of the table, and 4 statuses × 2 assigners, assigning and releasing');
   });
 
   it('rejects a step that does not start where the previous one ended', () => {

@@ -10,10 +10,13 @@ export interface OrderSnapshot {
   courier_id: string | null;
 }
 
-/** What someone wants to happen: a new status, or a courier taking the order. */
-export type MoveIntent = { to: OrderStatus } | { assign: string };
+/**
+ * What someone wants to happen: a new status, a courier taking the order, or the courier named
+ * giving it back (off shift before the pick-up) so that dispatch offers it again.
+ */
+export type MoveIntent = { to: OrderStatus } | { assign: string } | { unassign: string };
 
-export type EventKind = 'status' | 'courier_assigned';
+export type EventKind = 'status' | 'courier_assigned' | 'courier_unassigned';
 
 export type RefusalCode =
   /** The order's status cannot become the one asked for (or a courier can no longer be assigned). */
@@ -47,7 +50,7 @@ export type Move = {
   readonly from: OrderStatus;
   readonly to: OrderStatus;
   readonly kind: EventKind;
-  /** Set when the move assigns a courier. */
+  /** The courier the move assigns, or releases. */
   readonly courierId: string | null;
   readonly actor: Actor;
   readonly reason: string | null;
@@ -99,6 +102,15 @@ export function decideMove(order: OrderSnapshot, intent: MoveIntent, actor: Acto
     return allow(order, order.status, 'courier_assigned', intent.assign, actor, reason);
   }
 
+  if ('unassign' in intent) {
+    if (!ASSIGNERS.includes(actor.role)) return refuse(order, 'forbidden', `A ${actor.role} cannot take an order from its courier.`);
+    if (!canAssignCourier(order.status)) return refuse(order, 'illegal', `The order is ${order.status}; its courier keeps it.`);
+    // Named, so a release decided on an old read cannot take the order from a courier assigned since.
+    if (order.courier_id !== intent.unassign) return refuse(order, 'not_assigned', 'The order is not held by that courier.');
+    if (checkoutRunning) return refuse(order, 'checkout_running', 'Checkout is still running for this order; try again in a moment.');
+    return allow(order, order.status, 'courier_unassigned', intent.unassign, actor, reason);
+  }
+
   const { to } = intent;
   const allowed = TRANSITIONS[order.status][to];
   if (!allowed) return refuse(order, 'illegal', `The order is ${order.status}; it cannot become ${to}.`);
@@ -122,6 +134,6 @@ export function decideMove(order: OrderSnapshot, intent: MoveIntent, actor: Acto
  */
 export function isLegalStep(previous: OrderStatus, next: { kind: EventKind; from: OrderStatus | null; to: OrderStatus; role: Actor['role'] }) {
   if (next.from !== previous) return false;
-  if (next.kind === 'courier_assigned') return next.to === previous && canAssignCourier(previous) && ASSIGNERS.includes(next.role);
+  if (next.kind !== 'status') return next.to === previous && canAssignCourier(previous) && ASSIGNERS.includes(next.role);
   return TRANSITIONS[previous][next.to]?.includes(next.role) ?? false;
 }

@@ -127,7 +127,7 @@ export class OrderTrackFeed implements LiveFeed {
     const order = this.#order;
     order.status = e.to_status;
     if (e.kind === 'status' && e.to_status === 'preparing') order.preparingSince = new Date(e.created_at).getTime();
-    this.#follow(e.kind === 'courier_assigned' ? e.courier_id : order.courierId);
+    this.#follow(e.kind === 'courier_assigned' ? e.courier_id : e.kind === 'courier_unassigned' ? null : order.courierId);
     this.#updateEta();
   }
 

@@ -38,6 +38,7 @@ export const Problem = Type.Object(
         { description: 'price-changed: each line whose price is not the one shown' },
       ),
     ),
+    orders: Type.Optional(Type.Array(Type.String(), { description: 'conflict going off shift: the orders the courier is carrying' })),
   },
   { $id: 'Problem' },
 );

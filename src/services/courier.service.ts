@@ -1,10 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { CourierRepository } from '../db/repositories/courier.repository.ts';
 import type { Point } from '../domain/geo.ts';
-import type { Principal } from '../domain/identity.ts';
+import { type Principal, SYSTEM } from '../domain/identity.ts';
+import { canAssignCourier } from '../domain/order-status.ts';
 import { AppError, badRequest, conflict, unprocessable } from '../errors.ts';
 import type { EventBus } from '../live/event-bus.ts';
 import { type CourierPositions, type FixRefusal, type ReportedFix, isRefusal } from './courier-positions.ts';
+import type { OrderTransitions } from './order-transitions.ts';
 
 /** How often a node looks for couriers gone silent: a fraction of the silence that ends a shift, within bounds. */
 const sweepEvery = (offShiftAfterMs: number) => Math.min(Math.max(offShiftAfterMs / 4, 500), 15_000);
@@ -30,13 +32,22 @@ export class CourierService {
   readonly #couriers: CourierRepository;
   readonly #positions: CourierPositions;
   readonly #bus: EventBus;
+  readonly #transitions: OrderTransitions;
   readonly #offShiftAfterMs: number;
   readonly #log: FastifyBaseLogger;
   #sweepTimer: NodeJS.Timeout | undefined;
   #sweeping: Promise<unknown> | undefined;
 
-  constructor(deps: { couriers: CourierRepository; positions: CourierPositions; bus: EventBus; offShiftAfterMs: number; log: FastifyBaseLogger }) {
+  constructor(deps: {
+    couriers: CourierRepository;
+    positions: CourierPositions;
+    bus: EventBus;
+    transitions: OrderTransitions;
+    offShiftAfterMs: number;
+    log: FastifyBaseLogger;
+  }) {
     this.#couriers = deps.couriers;
+    this.#transitions = deps.transitions;
     this.#positions = deps.positions;
     this.#bus = deps.bus;
     this.#offShiftAfterMs = deps.offShiftAfterMs;
@@ -65,16 +76,24 @@ export class CourierService {
   /**
    * On shift at the given position, or where the courier was last seen (a first shift needs a
    * position). A position given is fresh; a remembered one keeps its age, so the courier is offered
-   * work only after a fix.
+   * work only after a fix. Off shift only with no food in the bag (409 naming the orders); orders
+   * assigned but not yet picked up go back to dispatch at once (and the order sweeper gives back any
+   * that a crash here left behind, as it does for couriers gone silent).
    */
   async setShift(who: Principal, body: { online: boolean; lat?: number; lng?: number }) {
     if ((body.lat === undefined) !== (body.lng === undefined)) {
       throw badRequest('Send both lat and lng, or neither.', [{ field: `body/${body.lat === undefined ? 'lat' : 'lng'}`, message: 'must come with its pair' }]);
     }
     if (!body.online) {
+      const held = await this.#couriers.heldBy(who.id);
+      const carrying = held.filter((o) => !canAssignCourier(o.status)).map((o) => o.id);
+      if (carrying.length > 0) {
+        throw conflict(`Deliver the order${carrying.length === 1 ? '' : 's'} you are carrying before going off shift.`, { orders: carrying });
+      }
       await this.#couriers.endShift(who.id);
       // Told even when the shift had already ended: a node that missed that news learns it now.
       this.#publishShift(who.id, false);
+      for (const o of held) await this.#transitions.apply(o.id, { unassign: who.id }, SYSTEM, { reason: 'courier_off_shift' });
       return { on_shift: false, position: null, shift_started_at: null };
     }
     const given: Point | undefined = body.lat !== undefined && body.lng !== undefined ? { lat: body.lat, lng: body.lng } : undefined;

@@ -77,7 +77,7 @@ export function createServices({ db, exportPool, config, partners, transitions, 
   // Every node's view of the couriers on shift, for the offers dispatch makes and the city's live view.
   const courierDirectory = new CourierDirectory({ bus, couriers: courierRows, staleAfterMs: config.couriers.staleAfterMs, metrics });
   const positions = new CourierPositions({ couriers: courierRows, directory: courierDirectory, bus, limits: config.couriers, metrics, log });
-  const couriers = new CourierService({ couriers: courierRows, positions, bus, offShiftAfterMs: config.couriers.offShiftAfterMs, log });
+  const couriers = new CourierService({ couriers: courierRows, positions, bus, transitions, offShiftAfterMs: config.couriers.offShiftAfterMs, log });
   return {
     tokens,
     auth: new AuthService(users, tokens, config.auth),

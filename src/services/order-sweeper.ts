@@ -1,8 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { OrderRepository } from '../db/repositories/order.repository.ts';
 import { SYSTEM } from '../domain/identity.ts';
-import type { OrderSnapshot } from '../domain/order-moves.ts';
-import type { OrderStatus } from '../domain/order-status.ts';
+import type { MoveIntent, OrderSnapshot } from '../domain/order-moves.ts';
 import type { OrderTransitions } from './order-transitions.ts';
 
 const BATCH = 100;
@@ -11,8 +10,9 @@ const BATCH = 100;
  * No order stays stuck: every interval, orders that made no progress past their deadline are
  * resolved through the order's rules (and so compensated by their follow-up jobs): a checkout whose
  * process died, a tablet restaurant that never answered, and a confirmed order no courier picked up,
- * which would otherwise hold the customer's money for good. Every node may sweep; the versioned
- * write lets exactly one of them resolve each order.
+ * which would otherwise hold the customer's money for good. An order whose courier went off shift
+ * before picking it up goes back to dispatch. Every node may sweep; the versioned write lets exactly
+ * one of them resolve each order.
  */
 export class OrderSweeper {
   readonly #orders: OrderRepository;
@@ -52,30 +52,32 @@ export class OrderSweeper {
   /** Resolves every stuck order it finds; returns how many it moved. */
   async sweep(): Promise<number> {
     const now = Date.now();
-    const [stuck, unpicked] = await Promise.all([
+    const [stuck, unpicked, stranded] = await Promise.all([
       this.#orders.findStuck({
         checkoutBefore: new Date(now - this.#opts.checkoutTimeoutMs),
         tabletBefore: new Date(now - this.#opts.tabletTimeoutMs),
         limit: BATCH,
       }),
       this.#orders.findUnpicked({ before: new Date(now - this.#opts.pickupTimeoutMs), limit: BATCH }),
+      this.#orders.findStranded({ limit: BATCH }),
     ]);
     let moved = 0;
     for (const order of stuck) {
       const checkoutDied = order.payment_state === 'pending' || order.payment_state === 'unknown';
       const to = checkoutDied ? 'payment_failed' : 'rejected';
       const reason = checkoutDied || order.pos_integrated ? 'checkout_timed_out' : 'restaurant_did_not_answer';
-      if (await this.#resolve(order, to, reason)) moved++;
+      if (await this.#resolve(order, { to }, reason)) moved++;
     }
-    for (const order of unpicked) if (await this.#resolve(order, 'cancelled', 'no_courier_picked_up')) moved++;
+    for (const order of unpicked) if (await this.#resolve(order, { to: 'cancelled' }, 'no_courier_picked_up')) moved++;
+    for (const order of stranded) if (await this.#resolve(order, { unassign: order.courier_id! }, 'courier_off_shift')) moved++;
     return moved;
   }
 
-  async #resolve(order: OrderSnapshot, to: OrderStatus, reason: string) {
-    const result = await this.#transitions.move(order, { to }, SYSTEM, { reason });
+  async #resolve(order: OrderSnapshot, intent: MoveIntent, reason: string) {
+    const result = await this.#transitions.move(order, intent, SYSTEM, { reason });
     if (result.outcome === 'refused') this.#log.error({ orderId: order.id, refusal: result.refusal }, 'a stuck order cannot be resolved');
     if (result.outcome !== 'moved') return false;
-    this.#log.warn({ orderId: order.id, to, reason }, 'resolved a stuck order');
+    this.#log.warn({ orderId: order.id, ...intent, reason }, 'resolved a stuck order');
     return true;
   }
 

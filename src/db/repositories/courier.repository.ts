@@ -60,7 +60,7 @@ export class CourierRepository {
   async endShift(courierId: string) {
     await this.db
       .updateTable('couriers')
-      .set({ on_shift: false, updated_at: sql`now()` })
+      .set({ on_shift: false, shift_ended_at: sql`now()`, updated_at: sql`now()` })
       .where('user_id', '=', courierId)
       .where('on_shift', '=', true)
       .execute();
@@ -99,10 +99,21 @@ export class CourierRepository {
    */
   async endSilentShifts(silentForMs: number) {
     const rows = await sql<{ user_id: string; lat: number; lng: number }>`
-      UPDATE couriers SET on_shift = false, updated_at = now()
+      UPDATE couriers SET on_shift = false, shift_ended_at = now(), updated_at = now()
        WHERE on_shift AND (last_seen_at < now() - make_interval(secs => ${silentForMs / 1000}) OR last_seen_at IS NULL)
       RETURNING user_id, lat, lng`.execute(this.db);
     return rows.rows;
+  }
+
+  /** The orders one courier holds now (assigned, not yet at an end), oldest first. */
+  heldBy(courierId: string) {
+    return this.db
+      .selectFrom('orders')
+      .select(['id', 'status'])
+      .where('courier_id', '=', courierId)
+      .where('status', 'in', HOLDING_STATUSES)
+      .orderBy('created_at')
+      .execute();
   }
 
   /** The orders that hold a courier (assigned, not yet at an end), by courier. */

@@ -171,7 +171,8 @@ export class OrderRepository {
    * transaction. Undefined when the version moved on: the caller re-reads and decides again.
    */
   changeStatus(move: Move, patch: PartnerState = {}, db: Executor = this.db) {
-    const assigning = move.kind === 'courier_assigned';
+    // An assignment names the order's courier, a release clears it; neither has a status reason.
+    const courier = move.kind === 'courier_assigned' ? { courier_id: move.courierId } : move.kind === 'courier_unassigned' ? { courier_id: null } : undefined;
     return db
       .with('moved', (w) =>
         w
@@ -180,7 +181,7 @@ export class OrderRepository {
             status: move.to,
             version: eb('version', '+', 1),
             updated_at: sql`now()`,
-            ...(assigning ? { courier_id: move.courierId } : { status_reason: move.reason }),
+            ...(courier ?? { status_reason: move.reason }),
             ...patch,
           }))
           .where('id', '=', move.orderId)
@@ -273,6 +274,32 @@ export class OrderRepository {
       .select(['o.id', 'o.status', 'o.version', 'o.payment_state', 'o.courier_id'])
       .where('o.status', 'in', ['confirmed', 'preparing', 'ready'])
       .where('o.created_at', '<', opts.before)
+      .orderBy('o.created_at')
+      .limit(opts.limit)
+      .execute();
+  }
+
+  /**
+   * Orders a courier holds but has not picked up, assigned before that courier's shift ended (went off,
+   * went silent, or did so while the node giving them back died): the sweeper gives them back to
+   * dispatch. An assignment made after the shift ended is an admin's choice, and stays.
+   */
+  findStranded(opts: { limit: number }) {
+    return (this.db.selectFrom('orders as o') as unknown as OrderQuery)
+      .innerJoin('couriers as c', 'c.user_id', 'o.courier_id')
+      .select(['o.id', 'o.status', 'o.version', 'o.payment_state', 'o.courier_id'])
+      .where('o.status', 'in', ['placed', 'confirmed', 'preparing', 'ready'])
+      .where('c.on_shift', '=', false)
+      .where(
+        (eb) =>
+          eb
+            .selectFrom('order_events as e')
+            .select((s) => s.fn.max('e.created_at').as('at'))
+            .whereRef('e.order_id', '=', 'o.id')
+            .where('e.kind', '=', 'courier_assigned'),
+        '<',
+        sql<Date>`c.shift_ended_at`,
+      )
       .orderBy('o.created_at')
       .limit(opts.limit)
       .execute();

@@ -14,7 +14,8 @@ export const SetShift = {
   description:
     'On shift at the position given, or where the courier was last seen (a first shift needs `lat` and `lng`). A courier ' +
     'without a fix for COURIER_STALE_AFTER_MS (30 s) is offered no work; one silent for COURIER_OFF_SHIFT_AFTER_MS (2 min) ' +
-    'is taken off shift.',
+    'is taken off shift. Going off shift gives back the orders assigned but not yet picked up (dispatch offers them again); ' +
+    'with an order picked up and not delivered it is refused with 409, naming the orders in `orders`.',
   body: Type.Object({ online: Type.Boolean(), lat: Type.Optional(Latitude), lng: Type.Optional(Longitude) }, { additionalProperties: false }),
   response: {
     200: Type.Object({
@@ -22,7 +23,7 @@ export const SetShift = {
       position: Type.Union([Position, Type.Null()]),
       shift_started_at: Type.Union([Timestamp, Type.Null()]),
     }),
-    ...problems(400, 401, 403, 413, 415, 422),
+    ...problems(400, 401, 403, 409, 413, 415, 422),
   },
 };
 

@@ -24,7 +24,7 @@ const ResumeHeaders = Type.Object({ 'last-event-id': Type.Optional(EventId) });
 const auth = { security: [{ bearer: [] }, { streamTicket: [] }] as Record<string, string[]>[] };
 
 const STATUS_EVENT =
-  '`event: status` (with `id:`, the event\'s sequence): `{ order_id, event_id, kind ("status" | "courier_assigned"), from, to, courier_id, reason, at }`.';
+  '`event: status` (with `id:`, the event\'s sequence): `{ order_id, event_id, kind ("status" | "courier_assigned" | "courier_unassigned"), from, to, courier_id, reason, at }`.';
 const COMMON =
   'A `retry:` field opens the stream; comment lines (`:`) keep it alive every LIVE_HEARTBEAT_MS. Reconnecting with `Last-Event-ID` ' +
   '(the header, or `last_event_id` for clients that cannot set it) sends exactly the status events after it, once each, in order. ' +

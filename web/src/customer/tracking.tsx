@@ -7,7 +7,12 @@ import type { Signed } from '../shared/session.ts';
 import type { EtaEvent, LatLng, Order, PositionEvent, Restaurant, StatusEvent } from '../shared/types.ts';
 import { LinkBadge, Notice } from '../shared/ui.tsx';
 
-const describe = (e: StatusEvent) => (e.kind === 'courier_assigned' ? 'A courier is on the way to the restaurant' : STATUS_LABEL[e.to]);
+const describe = (e: StatusEvent) =>
+  e.kind === 'courier_assigned'
+    ? 'A courier is on the way to the restaurant'
+    : e.kind === 'courier_unassigned'
+      ? 'Finding another courier'
+      : STATUS_LABEL[e.to];
 
 /**
  * One order, live until it ends. After a reload the stream starts again from the order's first event

@@ -36,7 +36,7 @@ export interface LatLng {
 export interface StatusEvent {
   order_id: string;
   event_id: number;
-  kind: 'status' | 'courier_assigned';
+  kind: 'status' | 'courier_assigned' | 'courier_unassigned';
   from: OrderStatus | null;
   to: OrderStatus;
   courier_id: string | null;
