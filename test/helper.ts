@@ -225,6 +225,15 @@ export async function createRestaurant(
   return { id, ownerId: owner.id, items };
 }
 
+/** The people around a delivery: a customer, a POS restaurant and its owner, a courier and an admin. */
+export async function deliveryCast(ctx: TestContext) {
+  const [customer, owner, courier, admin] = await Promise.all(
+    (['customer', 'restaurant', 'courier', 'admin'] as const).map((role) => createUser(ctx, role)),
+  );
+  const restaurant = await createRestaurant(ctx, owner!, { pos: true });
+  return { customer: customer!, owner: owner!, courier: courier!, admin: admin!, restaurant };
+}
+
 export function orderBody(r: TestRestaurant, overrides: Record<string, unknown> = {}) {
   return {
     restaurant_id: r.id,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Actor, createRestaurant, createUser, eventually, placeOrder, setup } from './helper.ts';
+import { type Actor, deliveryCast, eventually, placeOrder, setup } from './helper.ts';
 
 /** An app whose sweeper gives up on an order no courier picked up within 3 s of its placing. */
 const ctx = await setup({ env: { PICKUP_TIMEOUT_MS: '3000', SWEEP_INTERVAL_MS: '200' } });
@@ -20,11 +20,7 @@ async function stored(orderId: string) {
 
 describe('confirmed orders nobody picks up', () => {
   it('are cancelled past PICKUP_TIMEOUT_MS, whether confirmed or ready, with the payment voided, the POS ticket cancelled and the customer told', async () => {
-    const customer = await createUser(ctx, 'customer');
-    const owner = await createUser(ctx, 'restaurant');
-    const courier = await createUser(ctx, 'courier');
-    const admin = await createUser(ctx, 'admin');
-    const restaurant = await createRestaurant(ctx, owner, { pos: true });
+    const { customer, owner, courier, admin, restaurant } = await deliveryCast(ctx);
 
     const waiting = await placeOrder(ctx, customer, restaurant);
     const cooked = await placeOrder(ctx, customer, restaurant);

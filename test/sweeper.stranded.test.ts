@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Actor, CENTER, createRestaurant, createUser, eventually, placeOrder, setup } from './helper.ts';
+import { type Actor, CENTER, createRestaurant, createUser, deliveryCast, eventually, placeOrder, setup } from './helper.ts';
 
 /** Couriers silent for 2 s are taken off shift, and the sweeper looks for their orders every 200 ms. */
 const ctx = await setup({ env: { COURIER_OFF_SHIFT_AFTER_MS: '2000', COURIER_STALE_AFTER_MS: '1000', SWEEP_INTERVAL_MS: '200' } });
@@ -28,11 +28,7 @@ async function releases(orderId: string) {
 
 describe('orders of a courier who went silent', () => {
   it('go back to dispatch if not picked up, with the courier named in the log; one in the bag stays with its courier, who may still deliver it', async () => {
-    const customer = await createUser(ctx, 'customer');
-    const owner = await createUser(ctx, 'restaurant');
-    const courier = await createUser(ctx, 'courier');
-    const admin = await createUser(ctx, 'admin');
-    const restaurant = await createRestaurant(ctx, owner, { pos: true });
+    const { customer, owner, courier, admin, restaurant } = await deliveryCast(ctx);
     const waiting = await placeOrder(ctx, customer, restaurant);
     const carried = await placeOrder(ctx, customer, restaurant);
     for (const path of ['preparing', 'ready']) await act(owner, carried.id, path);
