@@ -113,9 +113,8 @@ const Overload = {
   // 0 = refuse at once. How long a request past its route's limit may wait for a slot (newest first).
   ADMISSION_MAX_WAIT_MS: Ms(0, 60_000, 1_000),
   ADMISSION_MAX_WAITING: Count(0, 1_000_000, 8_192),
-  // 0 = no limit. Waits that may end in a 503 per second; past it a request keeps waiting (still eligible for
-  // a slot) until its turn. A 503 costs about what a small answer costs, and a client that ignores
-  // Retry-After is back at once: 500 a second is about 5% of a core (bench/README.md, overload).
+  // 0 = no limit. Waits that may end in a 503 per second; past it a request keeps waiting (still eligible for a
+  // slot). A 503 costs what a small answer costs, and a client ignoring Retry-After is back at once (finding 7).
   ADMISSION_REFUSALS_PER_SECOND: Count(0, 1_000_000, 500),
   BLOCKED_LOOP_THRESHOLD_MS: Ms(0, 60_000, 100),
 };
