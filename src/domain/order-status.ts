@@ -57,9 +57,11 @@ export function isFailed(status: OrderStatus): boolean {
   return (FAILED_STATUSES as readonly OrderStatus[]).includes(status);
 }
 
-/** A courier may be (re)assigned until the food has left the restaurant. */
+/** A courier may be (re)assigned, or give the order back, until the food has left the restaurant. */
+export const ASSIGNABLE_STATUSES = ['placed', 'confirmed', 'preparing', 'ready'] as const satisfies readonly OrderStatus[];
+
 export function canAssignCourier(status: OrderStatus): boolean {
-  return status === 'placed' || status === 'confirmed' || status === 'preparing' || status === 'ready';
+  return (ASSIGNABLE_STATUSES as readonly OrderStatus[]).includes(status);
 }
 
 /** A status nothing follows: delivered, or one of the failed ends. */

@@ -14,6 +14,9 @@ declare module 'fastify' {
   }
 }
 
+/** Routes that must answer however loaded the process is: probes and the scrape. */
+export const UNSHED = { pressureHandler: () => undefined };
+
 export interface SheddingLimits {
   maxEventLoopDelayMs: number;
   maxHeapUsedBytes: number;

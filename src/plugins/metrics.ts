@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { createMetrics } from '../ops/metrics.ts';
-
-/** Routes that must answer however loaded the process is: probes and the scrape. */
-export const UNSHED = { pressureHandler: () => undefined };
+import { UNSHED } from './load-shedding.ts';
 
 /**
  * The metrics registry (`app.metrics`, which other plugins add their sources to) and `/metrics`.

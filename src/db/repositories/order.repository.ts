@@ -1,7 +1,7 @@
 import { type SelectQueryBuilder, type Selectable, sql } from 'kysely';
 import type { Actor, Principal } from '../../domain/identity.ts';
 import type { Move, OrderSnapshot } from '../../domain/order-moves.ts';
-import type { OrderStatus, PaymentState, PosState } from '../../domain/order-status.ts';
+import { ASSIGNABLE_STATUSES, type OrderStatus, type PaymentState, type PosState } from '../../domain/order-status.ts';
 import type { Executor } from '../database.ts';
 import type { Database, MenuItemsTable, NewOrder, OrderItemsTable, OrdersTable, RestaurantsTable } from '../tables.ts';
 
@@ -288,7 +288,7 @@ export class OrderRepository {
     return (this.db.selectFrom('orders as o') as unknown as OrderQuery)
       .innerJoin('couriers as c', 'c.user_id', 'o.courier_id')
       .select(['o.id', 'o.status', 'o.version', 'o.payment_state', 'o.courier_id'])
-      .where('o.status', 'in', ['placed', 'confirmed', 'preparing', 'ready'])
+      .where('o.status', 'in', ASSIGNABLE_STATUSES)
       .where('c.on_shift', '=', false)
       .where(
         (eb) =>

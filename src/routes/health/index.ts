@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import type { App } from '../../app.types.ts';
-import { UNSHED } from '../../plugins/metrics.ts';
+import { UNSHED } from '../../plugins/load-shedding.ts';
 
 const Health = Type.Object({ status: Type.String() });
 const Ready = Type.Object({ status: Type.String(), database: Type.Boolean(), shutting_down: Type.Boolean() });
