@@ -9,6 +9,8 @@ export type ActorRole = Role | 'system';
 export interface Principal {
   id: string;
   role: Role;
+  /** The account's token version the token was issued under, when signed in by one: a live connection checks it again while it lasts. */
+  tokenVersion?: number;
 }
 
 /** Whoever makes a move: a person (their principal) or the system (no id). */

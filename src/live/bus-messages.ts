@@ -42,6 +42,8 @@ export interface BusChannels {
     order_id: string;
     outcome: 'assigned' | 'declined' | 'expired' | 'withdrawn';
   };
+  /** An account logged out everywhere: the node holding its live connections ends them at once. */
+  'account.signed_out': { user_id: string };
 }
 
 export type Channel = keyof BusChannels;

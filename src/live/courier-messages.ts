@@ -24,6 +24,8 @@ export const CLOSE = {
   internal: { code: 1011, reason: 'internal error' },
   /** The same courier connected again (another tab, a reconnect racing the old socket): the newest wins. */
   replaced: { code: 4000, reason: 'replaced by a newer connection of the same courier' },
+  /** The courier logged out (on any device), or the account lost its role: sign in again before reconnecting. */
+  signedOut: { code: 4001, reason: 'signed out: sign in again' },
 } as const;
 
 const Epoch = (description: string) => Type.Integer({ minimum: 0, description: `${description} (Unix epoch milliseconds)` });

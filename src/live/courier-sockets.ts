@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../domain/identity.ts';
 import type { Metrics } from '../ops/metrics.ts';
+import type { AuthService } from '../services/auth.service.ts';
 import type { CourierService } from '../services/courier.service.ts';
 import type { OrderService } from '../services/order.service.ts';
 import type { BusChannels } from './bus-messages.ts';
@@ -16,6 +17,7 @@ const CLOSE_GRACE_MS = 2_000;
 
 export interface CourierSocketsDeps {
   bus: EventBus;
+  auth: Pick<AuthService, 'revokedAmong'>;
   couriers: Pick<CourierService, 'report' | 'isOnShift'>;
   orders: Pick<OrderService, 'transition'>;
   heartbeatMs: number;
@@ -36,6 +38,7 @@ export class CourierSockets {
   readonly #offers = new Map<string, Offer>();
   #unsubscribe: (() => void)[] = [];
   #heartbeat: NodeJS.Timeout | undefined;
+  #checking: Promise<void> | undefined;
   #closing = false;
 
   constructor(deps: CourierSocketsDeps) {
@@ -54,6 +57,7 @@ export class CourierSockets {
         if (!m.on_shift) this.#offers.delete(m.courier_id);
         this.#connections.get(m.courier_id)?.send({ type: 'shift', on_shift: m.on_shift });
       }),
+      bus.subscribe('account.signed_out', (m) => this.#connections.get(m.user_id)?.close(CLOSE.signedOut, 'signed_out')),
     ];
     this.#heartbeat = setInterval(() => this.#beat(), heartbeatMs).unref();
     if (metrics) {
@@ -107,11 +111,12 @@ export class CourierSockets {
     }, CLOSE_GRACE_MS).unref();
   }
 
-  close() {
+  async close() {
     this.closeAll();
     clearInterval(this.#heartbeat);
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.#unsubscribe = [];
+    await this.#checking;
   }
 
   #onOffer(offer: Offer) {
@@ -135,6 +140,26 @@ export class CourierSockets {
 
   #beat() {
     for (const c of this.#connections.values()) c.heartbeat();
+    this.#checking ??= this.#recheck().finally(() => {
+      this.#checking = undefined;
+    });
+  }
+
+  /**
+   * Ends the sockets of couriers whose sign-in no longer holds. A logout on any node reaches the socket
+   * at once through the bus; this catches what the bus lost (it is at-most-once) and what changed
+   * without a logout (a role taken away, an account deleted), within one heartbeat. A failed check
+   * keeps every socket: the database being down is not a reason to drop couriers.
+   */
+  async #recheck() {
+    const connections = [...this.#connections.values()];
+    if (connections.length === 0) return;
+    try {
+      const revoked = await this.#deps.auth.revokedAmong(connections.map((c) => c.principal));
+      for (const c of connections) if (revoked.has(c.courierId)) c.close(CLOSE.signedOut, 'signed_out');
+    } catch (err) {
+      this.#deps.log.warn({ err }, 'checking courier sockets\' sign-ins failed; checked again at the next heartbeat');
+    }
   }
 
   /** The largest outgoing buffer of any socket since the last call. */

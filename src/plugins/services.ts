@@ -126,7 +126,7 @@ async function services(app: FastifyInstance, opts: ServicesOptions) {
     services.tracking.close();
     await services.catalogChanges.close();
     // Couriers' sockets were told to reconnect in preClose (plugins/websocket.ts); their last positions are written here.
-    services.courierStream.close();
+    await services.courierStream.close();
     await services.couriers.close();
     services.courierDirectory.close();
     await background.close();

@@ -46,6 +46,7 @@ export class AuthService {
    * @see https://github.com/isaacs/node-lru-cache#fetch
    */
   readonly #accounts: LRUCache<string, AccountState> | undefined;
+  readonly #signedOut: ((userId: string) => void)[] = [];
   #attempts = 0;
 
   constructor(users: UserRepository, tokens: TokenService, options: AuthOptions) {
@@ -85,7 +86,28 @@ export class AuthService {
     if (!claims) return undefined;
     const account = await this.#account(claims.id);
     if (!account || account.role !== claims.role || account.version !== claims.version) return undefined;
-    return { id: claims.id, role: claims.role };
+    return { id: claims.id, role: claims.role, tokenVersion: claims.version };
+  }
+
+  /**
+   * Which of these principals, signed in earlier, no longer hold: logged out since (token version
+   * bumped), role changed, or account deleted. One query for them all, never the cache: a connection
+   * that lasts hours asks now and then, and must see a logout made on any node.
+   */
+  async revokedAmong(who: readonly Principal[]): Promise<Set<string>> {
+    if (who.length === 0) return new Set();
+    const current = new Map((await this.#users.tokenStates(who.map((p) => p.id))).map((row) => [row.id, row]));
+    const revoked = new Set<string>();
+    for (const p of who) {
+      const row = current.get(p.id);
+      if (!row || row.role !== p.role || (p.tokenVersion !== undefined && row.token_version !== p.tokenVersion)) revoked.add(p.id);
+    }
+    return revoked;
+  }
+
+  /** Called after every logout made on this node, so whatever holds that account's live connections can end them. */
+  onSignedOut(listener: (userId: string) => void) {
+    this.#signedOut.push(listener);
   }
 
   /**
@@ -106,6 +128,7 @@ export class AuthService {
   async logout(who: Principal) {
     await this.#users.bumpTokenVersion(who.id);
     this.evict(who.id);
+    for (const listener of this.#signedOut) listener(who.id);
   }
 
   /**

@@ -78,9 +78,12 @@ export function createServices({ db, exportPool, config, partners, transitions, 
   const courierDirectory = new CourierDirectory({ bus, couriers: courierRows, staleAfterMs: config.couriers.staleAfterMs, metrics });
   const positions = new CourierPositions({ couriers: courierRows, directory: courierDirectory, bus, limits: config.couriers, metrics, log });
   const couriers = new CourierService({ couriers: courierRows, positions, bus, transitions, offShiftAfterMs: config.couriers.offShiftAfterMs, log });
+  const auth = new AuthService(users, tokens, config.auth);
+  // A logout here ends the account's live connections on every node (see CourierSockets).
+  auth.onSignedOut((userId) => bus.publish('account.signed_out', { user_id: userId }));
   return {
     tokens,
-    auth: new AuthService(users, tokens, config.auth),
+    auth,
     restaurants: new RestaurantService(restaurants, config.menuSync.staleAfterMs, feedDirectory),
     orders: orderService,
     orderExports: new OrderExportService({
@@ -93,6 +96,7 @@ export function createServices({ db, exportPool, config, partners, transitions, 
     courierDirectory,
     courierStream: new CourierSockets({
       bus,
+      auth,
       couriers,
       orders: orderService,
       heartbeatMs: config.live.heartbeatMs,
