@@ -8,8 +8,11 @@ export interface Received {
   body: unknown;
 }
 
-/** A status and a body (an object is sent as JSON, a string as it is), or `hang`: never answer. */
-export type Answer = { status: number; body: unknown } | 'hang';
+/**
+ * A status and a body (an object is sent as JSON, a string as it is), `hang`: never answer, or
+ * `stall`: a 200 whose body starts and never ends.
+ */
+export type Answer = { status: number; body: unknown } | 'hang' | 'stall';
 
 /**
  * A partner over real HTTP on loopback that answers whatever the test says, after `delayMs`, and
@@ -41,6 +44,11 @@ export class FakePartner {
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     const answer = this.answer(received);
     if (answer === 'hang') return;
+    if (answer === 'stall') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"minutes":');
+      return;
+    }
     res.writeHead(answer.status, { 'content-type': 'application/json' });
     res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
   }

@@ -12,78 +12,18 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { offset, type Point } from '../src/domain/geo.ts';
-import { createMetrics } from '../src/ops/metrics.ts';
 import { CatalogClient } from '../src/partners/catalog.client.ts';
 import { EtaClient } from '../src/partners/eta.client.ts';
 import { NotifyClient } from '../src/partners/notify.client.ts';
-import { PartnerError } from '../src/partners/partner-errors.ts';
-import { PartnerHttp, type PartnerSettings } from '../src/partners/partner-http.ts';
 import { PaymentsClient } from '../src/partners/payments.client.ts';
 import { PosClient } from '../src/partners/pos.client.ts';
-import { type Answer, FakePartner } from './fake-partner.ts';
-import { CENTER, createRestaurant, createUser, eventually, setup } from './helper.ts';
-import { freePort } from '../bench/processes.ts';
+import type { Answer, FakePartner } from './fake-partner.ts';
+import { CENTER, createRestaurant, createUser, setup } from './helper.ts';
+import { A, B, failure, fakePartner, partnerHttp, signal } from './partner-http.helper.ts';
 import { NO_SHEDDING, metricValue, orderRows, place, posWorld } from './partners.helper.ts';
 
-/**
- * What the file started, closed when it ends. One `after` registered before any test runs: node:test
- * ties an `after` to whatever test is running when it is called, and tests start as they are declared.
- */
-const started: { close(): Promise<unknown> }[] = [];
-after(() => Promise.all(started.map((s) => s.close())));
-
-async function fakePartner() {
-  const fake = await new FakePartner().start();
-  started.push(fake);
-  return fake;
-}
-
-/** A port nothing listens on: connections to it are refused. */
-const closedPort = async () => `http://127.0.0.1:${await freePort()}`;
-
-/** One PartnerHttp on its own metrics, with a breaker out of reach unless a test brings it close. */
-function partnerHttp(name: string, url: string, settings: Partial<PartnerSettings> = {}) {
-  const metrics = createMetrics();
-  const http = new PartnerHttp(
-    {
-      name,
-      url,
-      attemptTimeoutMs: 1_000,
-      maxAttempts: 3,
-      maxInFlight: 10,
-      maxQueued: 10,
-      connections: 4,
-      breakerThreshold: 1_000,
-      breakerHalfOpenAfterMs: 60_000,
-      ...settings,
-    },
-    metrics,
-  );
-  started.push(http);
-  return { http, metrics };
-}
-
-async function callOutcomes(metrics: ReturnType<typeof createMetrics>, outcome: string) {
-  const { values } = await metrics.partnerCallSeconds.get();
-  return values.filter((v) => v.metricName?.endsWith('_count') && v.labels['outcome'] === outcome).reduce((n, v) => n + v.value, 0);
-}
-
-/** The PartnerError a call rejected with; fails the test if it resolved or threw something else. */
-async function failure(call: Promise<unknown>): Promise<PartnerError> {
-  try {
-    const value = await call;
-    assert.fail(`expected a PartnerError, the call answered ${JSON.stringify(value)}`);
-  } catch (err) {
-    if (!(err instanceof PartnerError)) throw err;
-    return err;
-  }
-}
-
-const signal = () => AbortSignal.timeout(5_000);
-const A = { lat: 19.07, lng: 72.87 };
-const B = { lat: 19.08, lng: 72.88 };
 const GOOD_AS_OF = '2025-01-01T12:00:00.000Z';
 const goodItem = (id: string, price_cents = 9_000) => ({ id, name: `Dish ${id}`, price_cents, available: true });
 
@@ -280,118 +220,6 @@ describe('each partner client checks the answers it reads', () => {
   });
 });
 
-// ---------------------------------------------------------------------------------------------
-// partner-http: how a bad_response meets the policies, and whether a failed call may have reached the partner.
-
-describe('partner-http: bad answers and the policies', () => {
-  it('a bad_response is not retried, is counted in the call metrics, and counts against the breaker', async () => {
-    const fake = await fakePartner();
-    fake.answer = () => ({ status: 200, body: { minutes: 'soon' } });
-    // breakerThreshold 1: the breaker judges after one call, and opens when half of them failed.
-    const { http, metrics } = partnerHttp('eta', fake.url, { maxAttempts: 3, breakerThreshold: 1 });
-    const eta = new EtaClient(http);
-
-    const first = await failure(eta.predict(A, B, 10, signal()));
-    assert.equal(first.kind, 'bad_response');
-    assert.equal(fake.received.length, 1, 'garbage is not asked for again at once');
-    assert.equal(await callOutcomes(metrics, 'bad_response'), 1);
-
-    const second = await failure(eta.predict(A, B, 10, signal()));
-    assert.equal(second.kind, 'breaker_open', 'a partner answering garbage is sick: the breaker opened');
-    assert.equal(second.mayHaveReached, false);
-    assert.equal(fake.received.length, 1, 'an open breaker sends nothing');
-  });
-});
-
-describe('partner-http: a caller that gives up', () => {
-  it('ends the attempt it waits on: the request is cut at the partner and the bulkhead slot is free when the call rejects', async () => {
-    const fake = await fakePartner();
-    fake.answer = () => 'hang';
-    // An attempt timeout far beyond the test's: only the caller's abort can end the attempt.
-    const { http } = partnerHttp('eta', fake.url, { maxInFlight: 1, maxQueued: 0, attemptTimeoutMs: 600_000, maxAttempts: 1 });
-    const eta = new EtaClient(http);
-    const caller = new AbortController();
-    const holding = failure(eta.predict(A, B, 10, caller.signal));
-    while (fake.inFlight === 0) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(http.bulkheadUsage().inFlight, 1);
-
-    caller.abort();
-    assert.equal((await holding).kind, 'aborted');
-    assert.equal(http.bulkheadUsage().inFlight, 0, 'the aborted call still holds its bulkhead slot');
-    await eventually('the partner saw the request go', async () => fake.inFlight === 0, 5_000);
-  });
-});
-
-describe('PartnerError.mayHaveReached', () => {
-  it('false when the breaker is open, true for a 5xx that opened it', async () => {
-    const fake = await fakePartner();
-    fake.answer = () => ({ status: 503, body: { error: 'down' } });
-    const eta = new EtaClient(partnerHttp('eta', fake.url, { maxAttempts: 1, breakerThreshold: 1 }).http);
-
-    const served = await failure(eta.predict(A, B, 10, signal()));
-    assert.equal(served.kind, 'unavailable');
-    assert.equal(served.mayHaveReached, true);
-    const refused = await failure(eta.predict(A, B, 10, signal()));
-    assert.equal(refused.kind, 'breaker_open');
-    assert.equal(refused.mayHaveReached, false);
-    assert.equal(fake.received.length, 1);
-  });
-
-  it('true when the breaker opens between attempts of a call whose first attempt was sent', async () => {
-    const fake = await fakePartner();
-    fake.answer = () => ({ status: 503, body: { error: 'down' } });
-    const eta = new EtaClient(partnerHttp('eta', fake.url, { maxAttempts: 2, breakerThreshold: 1 }).http);
-    const err = await failure(eta.predict(A, B, 10, signal()));
-    assert.equal(err.kind, 'breaker_open');
-    assert.equal(err.mayHaveReached, true, 'the first attempt went out: the call as a whole may have reached the partner');
-    assert.equal(fake.received.length, 1);
-  });
-
-  it('false when the bulkhead is full; true for the call holding it, aborted by its caller mid-flight', async () => {
-    const fake = await fakePartner();
-    fake.answer = () => 'hang';
-    const eta = new EtaClient(partnerHttp('eta', fake.url, { maxInFlight: 1, maxQueued: 0, attemptTimeoutMs: 10_000 }).http);
-    const caller = new AbortController();
-    const holding = failure(eta.predict(A, B, 10, caller.signal));
-    while (fake.received.length === 0) await new Promise((r) => setTimeout(r, 5));
-
-    const full = await failure(eta.predict(A, B, 10, signal()));
-    assert.equal(full.kind, 'bulkhead_full');
-    assert.equal(full.mayHaveReached, false);
-
-    caller.abort();
-    const aborted = await holding;
-    assert.equal(aborted.kind, 'aborted');
-    assert.equal(aborted.mayHaveReached, true);
-    assert.equal(fake.received.length, 1);
-  });
-
-  it('false when the caller had given up before the call started', async () => {
-    const fake = await fakePartner();
-    fake.answer = () => ({ status: 200, body: { minutes: 10 } });
-    const eta = new EtaClient(partnerHttp('eta', fake.url).http);
-    const err = await failure(eta.predict(A, B, 10, AbortSignal.abort()));
-    assert.equal(err.kind, 'aborted');
-    assert.equal(err.mayHaveReached, false);
-    assert.equal(fake.received.length, 0);
-  });
-
-  it('true when an attempt timed out', async () => {
-    const fake = await fakePartner();
-    fake.answer = () => 'hang';
-    const eta = new EtaClient(partnerHttp('eta', fake.url, { maxAttempts: 1, attemptTimeoutMs: 50 }).http);
-    const err = await failure(eta.predict(A, B, 10, signal()));
-    assert.equal(err.kind, 'timeout');
-    assert.equal(err.mayHaveReached, true);
-  });
-
-  it('false when every attempt was refused a connection', async () => {
-    const eta = new EtaClient(partnerHttp('eta', await closedPort(), { maxAttempts: 2 }).http);
-    const err = await failure(eta.predict(A, B, 10, signal()));
-    assert.equal(err.kind, 'unavailable');
-    assert.equal(err.mayHaveReached, false, err.message);
-  });
-});
 
 // ---------------------------------------------------------------------------------------------
 // Checkout and the feed with partners answering nonsense.
@@ -519,28 +347,5 @@ describe('the feed with partners answering nonsense', () => {
     const down = await feed(here);
     assert.deepEqual(down.entry(r.id).menu, { stale: true, as_of: GOOD_AS_OF, highlights: goodHighlights }, 'still the good one');
     assert.equal(down.entry(r.id).menu_error, 'unavailable');
-  });
-});
-
-// ---------------------------------------------------------------------------------------------
-// partner-http: an attempt is timed from when it can be sent, not while it waits for a socket.
-
-describe('partner-http: calls beyond its sockets', () => {
-  it('queues them in the bulkhead, so a call waiting for a socket never times out and the partner never sees more than the sockets', async () => {
-    const fake = await fakePartner();
-    fake.answer = () => ({ status: 200, body: { minutes: 20, model: 'sim-v1' } });
-    // Five calls on one socket, 300 ms each at the partner: the last one waits 1.2 s for the socket,
-    // past the 1 s attempt timeout, and still each attempt, once sent, takes 300 ms.
-    fake.delayMs = 300;
-    const { http, metrics } = partnerHttp('eta', fake.url, { connections: 1, maxInFlight: 10, attemptTimeoutMs: 1_000, maxAttempts: 1 });
-    const eta = new EtaClient(http);
-
-    const calls = Promise.all(Array.from({ length: 5 }, () => eta.predict(A, B, 10, AbortSignal.timeout(10_000))));
-    await eventually('four calls queued behind the one sent', async () => http.bulkheadUsage().queued === 4);
-    assert.deepEqual(http.bulkheadUsage(), { inFlight: 1, queued: 4 });
-    assert.deepEqual(await calls, [20, 20, 20, 20, 20]);
-    assert.equal(fake.maxInFlight, 1);
-    assert.equal(await callOutcomes(metrics, 'ok'), 5);
-    assert.equal(await callOutcomes(metrics, 'timeout'), 0);
   });
 });
