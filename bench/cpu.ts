@@ -20,14 +20,14 @@ import { type WorkersRow, compareWorkers, formatWorkers } from './cpu-workers.ts
 /** Fast partners: a few ms, as a partner in the same region answers when it is healthy. */
 const FAST = { median_ms: 5, p99_ms: 20 };
 /** Enough sockets that a 5 ms partner never queues: 512 × 200 calls/s each is far past either server's CPU. */
-const SOCKETS = '512';
+export const SOCKETS = '512';
 /** Connections per kind: past the CPU's saturation (a few dozen requests at once keep one core busy), short of dabba's admission limits. */
-const CONNECTIONS = { feed: 32, order: 64 } as const;
+export const CONNECTIONS = { feed: 32, order: 64 } as const;
 const ROUNDS = 3;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-async function fastPartners() {
+export async function fastPartners() {
   const partners = await startPartners();
   const control = new URL(partners.env.PAYMENTS_URL!).origin;
   for (const name of ['payments', 'pos', 'eta', 'notify', 'catalog']) {

@@ -94,12 +94,22 @@ async function prepare(dbUrl: string, partnerEnv: Record<string, string>) {
   }
 }
 
-/** `dabba serve` in its own process, on the demo city; `extra` varies its configuration, `nodeFlags` its node (e.g. `--cpu-prof`). */
-export async function startApi(dbUrl: string, partnerEnv: Record<string, string>, extra: Record<string, string> = {}, nodeFlags: string[] = []) {
+/**
+ * `dabba serve` in its own process, on the demo city; `extra` varies its configuration, `nodeFlags` its
+ * node (e.g. `--cpu-prof`), `checkout` the code it runs (another checkout of dabba: bench/compare.ts).
+ */
+export async function startApi(
+  dbUrl: string,
+  partnerEnv: Record<string, string>,
+  extra: Record<string, string> = {},
+  nodeFlags: string[] = [],
+  checkout?: string,
+) {
   await prepare(dbUrl, partnerEnv);
   const port = await freePort();
+  const args = (await serveArgs()).map((arg) => (checkout && arg === 'src/cli.ts' ? path.join(checkout, arg) : arg));
   const api = await startNode(
-    [...nodeFlags, ...(await serveArgs())],
+    [...nodeFlags, ...args],
     { ...partnerEnv, DATABASE_URL: dbUrl, PORT: String(port), JWT_SECRET, LOG_LEVEL: 'warn', ...extra },
     new URL(`http://127.0.0.1:${port}/readyz`),
   );
