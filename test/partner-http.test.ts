@@ -146,6 +146,35 @@ describe('partner-http: calls beyond its sockets', () => {
   });
 });
 
+describe('partner-http: retries', () => {
+  it('a 5xx is asked again, and the call holds its bulkhead slot from the first attempt to the last', async () => {
+    const fake = await fakePartner();
+    let calls = 0;
+    fake.answer = () => (++calls < 3 ? { status: 503, body: { error: 'busy' } } : { status: 200, body: { minutes: 12, model: 'sim-v1' } });
+    // Each attempt takes 150 ms at the partner: the call lasts at least 450 ms.
+    fake.delayMs = 150;
+    const { http, metrics } = partnerHttp('eta', fake.url, { maxAttempts: 3, maxInFlight: 1, maxQueued: 0 });
+    const call = new EtaClient(http).predict(A, B, 10, signal());
+    await eventually('the first attempt', async () => fake.received.length >= 1);
+    assert.equal((await failure(new EtaClient(http).predict(A, B, 10, signal()))).kind, 'bulkhead_full');
+    assert.equal(await call, 12);
+    assert.equal(fake.received.length, 3);
+    assert.equal(await callOutcomes(metrics, 'ok'), 1);
+    assert.equal(await callOutcomes(metrics, 'bulkhead_full'), 1);
+  });
+
+  it('gives up after maxAttempts with the last failure; a call with one attempt is never retried', async () => {
+    const fake = await fakePartner();
+    fake.answer = () => ({ status: 503, body: { error: 'down' } });
+    const three = await failure(new EtaClient(partnerHttp('eta', fake.url, { maxAttempts: 3 }).http).predict(A, B, 10, signal()));
+    assert.equal(three.kind, 'unavailable');
+    assert.equal(fake.received.length, 3);
+    const one = await failure(new EtaClient(partnerHttp('eta', fake.url, { maxAttempts: 1 }).http).predict(A, B, 10, signal()));
+    assert.equal(one.kind, 'unavailable');
+    assert.equal(fake.received.length, 4);
+  });
+});
+
 describe('partner-http: the attempt timeout', () => {
   const attempts = async (metrics: ReturnType<typeof createMetrics>, result: string) =>
     (await metrics.partnerAttempts.get()).values.filter((v) => v.labels['result'] === result).reduce((n, v) => n + v.value, 0);
