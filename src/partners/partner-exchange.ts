@@ -42,6 +42,7 @@ export class PartnerExchange implements Dispatcher.DispatchHandler {
   end(reason: Error) {
     if (this.#ended) return;
     this.#ended = reason;
+    this.#chunks = [];
     this.#reject(reason);
     this.#controller?.abort(reason);
   }
@@ -56,9 +57,9 @@ export class PartnerExchange implements Dispatcher.DispatchHandler {
     this.#status = status;
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer) {
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer) {
     this.#bytes += chunk.length;
-    if (this.#bytes > MAX_ANSWER_BYTES) this.#fail(controller, new AnswerTooLarge(`the answer is over ${MAX_ANSWER_BYTES} bytes`));
+    if (this.#bytes > MAX_ANSWER_BYTES) this.end(new AnswerTooLarge(`the answer is over ${MAX_ANSWER_BYTES} bytes`));
     else this.#chunks.push(chunk);
   }
 
@@ -71,12 +72,5 @@ export class PartnerExchange implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController, err: Error) {
     this.#chunks = [];
     this.#reject(err);
-  }
-
-  #fail(controller: Dispatcher.DispatchController, err: Error) {
-    this.#ended ??= err;
-    this.#chunks = [];
-    this.#reject(err);
-    controller.abort(err);
   }
 }
